@@ -1,0 +1,98 @@
+/**
+ * One error class per failure kind. Each sets `name`, accepts `{ cause }` and
+ * carries the offending field or id.
+ */
+
+export interface ErrorOptions {
+  cause?: unknown;
+}
+
+/** Base class of every error this project throws on purpose. */
+export class RfwError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A `schedule()` argument or an option is invalid; nothing was enqueued. */
+export class JobValidationError extends RfwError {
+  constructor(
+    /** The offending field, e.g. `priority`, `delay`, `payload.size`. */
+    readonly field: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`invalid ${field}: ${reason}`, options);
+  }
+}
+
+/** The encoded job is larger than the server's `max_payload`; nothing was enqueued. */
+export class PayloadTooLargeError extends RfwError {
+  constructor(
+    readonly size: number,
+    readonly maxPayload: number,
+    readonly field = 'payload',
+  ) {
+    super(`payload too large: ${size} bytes, server max_payload is ${maxPayload}`);
+  }
+}
+
+export class JobNotFoundError extends RfwError {
+  constructor(readonly jobId: string) {
+    super(`job not found: ${jobId}`);
+  }
+}
+
+/** The operation does not apply to the job's current state. */
+export class InvalidStateError extends RfwError {
+  constructor(
+    readonly jobId: string,
+    readonly state: string,
+    readonly operation: string,
+  ) {
+    super(`cannot ${operation} job ${jobId}: it is ${state}`);
+  }
+}
+
+/** The NATS connection is closed or the server did not answer in time. */
+export class ConnectionLostError extends RfwError {
+  constructor(message = 'connection to NATS lost', options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** The stream refused the job because it is full (backpressure). */
+export class QueueFullError extends RfwError {
+  constructor(
+    readonly subject: string,
+    options?: ErrorOptions,
+  ) {
+    super(`queue full: ${subject} rejected the job (stream limits reached)`, options);
+  }
+}
+
+/** Existing JetStream resources differ from what this version expects. */
+export class ProvisioningDriftError extends RfwError {
+  constructor(
+    readonly resource: string,
+    readonly field: string,
+    readonly expected: unknown,
+    readonly actual: unknown,
+  ) {
+    super(
+      `${resource}: field ${field} is ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`,
+    );
+  }
+}
+
+/** A configuration value is invalid. */
+export class ConfigError extends RfwError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`invalid config ${field}: ${reason}`, options);
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * Reading jobs back: `list()` pages, `statistics()` counts, and locating a job
+ * that has no record yet (published by a bare NATS client).
+ *
+ * Pending and delayed jobs are read from their streams (the truth for what
+ * waits). Other states are found through the events stream, which keeps every
+ * transition on a subject per type, priority and state, and each hit is checked
+ * against the job record, so a page is O(limit), not O(jobs retained).
+ * Counts come from per-subject stream totals and consumer info: O(subjects).
+ */
+import type { StoredMsg } from '@nats-io/jetstream';
+import type { CoreContext } from './context.js';
+import { JobValidationError } from './errors.js';
+import { JOB_STATES, PRIORITIES, type Job, type JobState, type Priority } from './job.js';
+import { newRecord } from './records.js';
+import { validatePriority, validateType } from './schedule-options.js';
+import { decodeJobMessage, decodeJson, Hdr, type JobEvent } from './wire.js';
+
+export interface JobFilter {
+  /** Only jobs in this state; `failed` is an alias of `dead`. */
+  status?: JobState | 'failed';
+  type?: string;
+  priority?: Priority;
+  /** Page size. @default 100, at most 1000 */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+/** Counts for one queue (or a sum of queues). */
+export interface QueueStats {
+  /** Waiting to be delivered to a worker. */
+  pending: number;
+  /** Scheduled for later. */
+  delayed: number;
+  /** Delivered and not yet acknowledged: running, or waiting for a retry. */
+  running: number;
+  /** Terminal and failure counts over the events retention window. */
+  succeeded: number;
+  /** Failed attempts (each retry and each death). */
+  failed: number;
+  retrying: number;
+  dead: number;
+  cancelled: number;
+  /** Messages in the jobs stream for this queue (pending plus in flight). */
+  queueSize: number;
+  /** Messages in the dead letter queue. */
+  dlq: number;
+}
+
+export interface Statistics {
+  total: QueueStats;
+  byType: Record<string, { total: QueueStats; byPriority: Partial<Record<Priority, QueueStats>> }>;
+  /** ms since the epoch. */
+  generatedAt: number;
+}
+
+function emptyStats(): QueueStats {
+  return {
+    pending: 0,
+    delayed: 0,
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    retrying: 0,
+    dead: 0,
+    cancelled: 0,
+    queueSize: 0,
+    dlq: 0,
+  };
+}
+
+async function directGet(
+  ctx: CoreContext,
+  stream: string,
+  seq: number,
+  subject: string,
+): Promise<StoredMsg | null> {
+  try {
+    return await ctx.jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
+  } catch (err) {
+    if (/no message found|not found/i.test((err as Error).message)) return null;
+    throw err;
+  }
+}
+
+/** A job view built from a stream message, for jobs without a record. */
+function jobFromMessage(ctx: CoreContext, m: StoredMsg, state: JobState): Job | undefined {
+  const d = decodeJobMessage(ctx.names, m.subject, m.header, m.data, m.seq);
+  if (!d.ok) return undefined;
+  const created = d.job.createdAt ?? m.time.getTime();
+  return newRecord(
+    {
+      id: d.job.id,
+      type: d.job.type,
+      priority: d.job.priority,
+      payload: d.job.payload,
+      maxRetries: d.job.maxRetries ?? 3,
+      timeoutMs: d.job.timeoutMs ?? 300_000,
+      createdAt: created,
+      runAt: d.job.runAt ?? created,
+      attempts: d.job.attempts,
+      location: {
+        stream:
+          m.subject.split('.')[1] === 'delayed' ? ctx.names.delayedStream : ctx.names.jobsStream,
+        seq: m.seq,
+      },
+    },
+    state,
+    created,
+  );
+}
+
+function parseCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return 1;
+  if (!/^\d+$/.test(cursor))
+    throw new JobValidationError('cursor', 'not a cursor returned by list()');
+  return Number(cursor);
+}
+
+export async function listJobs(ctx: CoreContext, filter: JobFilter): Promise<JobPage> {
+  const status = filter.status === 'failed' ? 'dead' : filter.status;
+  if (status !== undefined && !JOB_STATES.includes(status)) {
+    throw new JobValidationError(
+      'status',
+      `${JSON.stringify(status)} is not one of ${JOB_STATES.join(', ')}, failed`,
+    );
+  }
+  const type = filter.type === undefined ? '*' : validateType(filter.type);
+  const priority = filter.priority === undefined ? '*' : validatePriority(filter.priority);
+  const limit = filter.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new JobValidationError('limit', `${String(limit)} must be an integer in [1, 1000]`);
+  }
+  let seq = parseCursor(filter.cursor);
+  const fromStream = status === 'pending' || status === 'delayed';
+  const stream =
+    status === 'pending'
+      ? ctx.names.jobsStream
+      : status === 'delayed'
+        ? ctx.names.delayedStream
+        : ctx.names.eventsStream;
+  const subject =
+    status === 'pending'
+      ? ctx.names.jobSubject(type, priority)
+      : status === 'delayed'
+        ? ctx.names.delayedSubject(type, priority)
+        : ctx.names.eventSubject(type, priority, status ?? '*');
+  const jobs: Job[] = [];
+  const seen = new Set<string>();
+  // Bound the work of one page when most hits are stale (state moved on).
+  let budget = limit * 20 + 100;
+  while (jobs.length < limit && budget-- > 0) {
+    const m = await directGet(ctx, stream, seq, subject);
+    if (!m) return { jobs };
+    seq = m.seq + 1;
+    let id: string;
+    let fallback: Job | undefined;
+    if (fromStream) {
+      fallback = jobFromMessage(ctx, m, status);
+      if (!fallback) continue;
+      id = fallback.id;
+    } else {
+      const ev = decodeJson<JobEvent>(m.data);
+      if (status === undefined && ev.state !== 'pending' && ev.state !== 'delayed') continue;
+      id = ev.id;
+    }
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const rec = await ctx.records.get(id);
+    const job = rec?.job ?? fallback;
+    if (!job) continue;
+    if (status !== undefined && job.state !== status) continue;
+    jobs.push(job);
+  }
+  return { jobs, nextCursor: String(seq) };
+}
+
+/** Find a job with no record by scanning the waiting streams (bounded). */
+export async function locateJob(
+  ctx: CoreContext,
+  id: string,
+  scanLimit = 10_000,
+): Promise<Job | undefined> {
+  const bySeq = /^s(\d+)$/.exec(id);
+  if (bySeq) {
+    const m = await directGet(ctx, ctx.names.jobsStream, Number(bySeq[1]), ctx.names.jobsWildcard);
+    if (m && m.seq === Number(bySeq[1]) && !m.header?.get(Hdr.JobId) && !m.header?.get(Hdr.MsgId)) {
+      return jobFromMessage(ctx, m, 'pending');
+    }
+  }
+  for (const [stream, subject, state] of [
+    [ctx.names.jobsStream, ctx.names.jobsWildcard, 'pending'],
+    [ctx.names.delayedStream, ctx.names.delayedWildcard, 'delayed'],
+  ] as const) {
+    let seq = 1;
+    for (let i = 0; i < scanLimit; i++) {
+      const m = await directGet(ctx, stream, seq, subject);
+      if (!m) break;
+      seq = m.seq + 1;
+      const h = m.header;
+      if (h?.get(Hdr.JobId) === id || (!h?.get(Hdr.JobId) && h?.get(Hdr.MsgId) === id)) {
+        return jobFromMessage(ctx, m, state);
+      }
+    }
+  }
+  return undefined;
+}
+
+async function subjectCounts(
+  ctx: CoreContext,
+  stream: string,
+  filter: string,
+): Promise<Record<string, number>> {
+  const info = await ctx.jsm.streams.info(stream, { subjects_filter: filter });
+  return info.state.subjects ?? {};
+}
+
+export async function statistics(ctx: CoreContext): Promise<Statistics> {
+  const { names } = ctx;
+  const byType: Statistics['byType'] = {};
+  const total = emptyStats();
+  const cell = (type: string, prio: string): QueueStats | undefined => {
+    if (!(PRIORITIES as readonly string[]).includes(prio)) return undefined;
+    const t = (byType[type] ??= { total: emptyStats(), byPriority: {} });
+    return (t.byPriority[prio as Priority] ??= emptyStats());
+  };
+  const add = (
+    type: string,
+    prio: string | undefined,
+    field: keyof QueueStats,
+    n: number,
+  ): void => {
+    if (prio !== undefined) {
+      const c = cell(type, prio);
+      if (!c) return;
+      c[field] += n;
+    }
+    const t = (byType[type] ??= { total: emptyStats(), byPriority: {} });
+    t.total[field] += n;
+    total[field] += n;
+  };
+  const [queued, delayed, events, dlq] = await Promise.all([
+    subjectCounts(ctx, names.jobsStream, names.jobsWildcard),
+    subjectCounts(ctx, names.delayedStream, names.delayedWildcard),
+    subjectCounts(ctx, names.eventsStream, names.eventsWildcard),
+    subjectCounts(ctx, names.dlqStream, names.dlqWildcard),
+  ]);
+  const consumers = new Map<string, { pending: number; inFlight: number }>();
+  for await (const ci of ctx.jsm.consumers.list(names.jobsStream)) {
+    const f = ci.config.filter_subject;
+    if (f) consumers.set(f, { pending: ci.num_pending, inFlight: ci.num_ack_pending });
+  }
+  for (const [subject, n] of Object.entries(queued)) {
+    const p = names.parseJobSubject(subject);
+    if (!p) continue;
+    add(p.type, p.priority, 'queueSize', n);
+    const c = consumers.get(subject);
+    add(p.type, p.priority, 'pending', c ? c.pending : n);
+    if (c) add(p.type, p.priority, 'running', c.inFlight);
+  }
+  for (const [subject, n] of Object.entries(delayed)) {
+    const p = names.parseJobSubject(subject);
+    if (p) add(p.type, p.priority, 'delayed', n);
+  }
+  for (const [subject, n] of Object.entries(events)) {
+    const parts = subject.split('.');
+    const [type, prio, state] = [parts[2] ?? '', parts[3] ?? '', parts[4] ?? ''];
+    if (
+      state === 'succeeded' ||
+      state === 'dead' ||
+      state === 'cancelled' ||
+      state === 'retrying'
+    ) {
+      add(type, prio, state, n);
+    }
+    if (state === 'retrying' || state === 'dead') add(type, prio, 'failed', n);
+  }
+  for (const [subject, n] of Object.entries(dlq)) {
+    const type = subject.split('.')[2];
+    if (type) add(type, undefined, 'dlq', n);
+  }
+  return { total, byType, generatedAt: Date.now() };
+}

@@ -1,0 +1,310 @@
+/**
+ * `JobQueue`: the producer and admin client. Schedules jobs durably, reads
+ * their records, cancels and retries them, and reports statistics.
+ *
+ * @example
+ * ```ts
+ * const queue = await JobQueue.connect({ servers: 'nats://127.0.0.1:4222' });
+ * const id = await queue.schedule('replication', { bucket: 'b', key: 'k' }, { priority: 'high' });
+ * console.log(await queue.get(id));
+ * await queue.close();
+ * ```
+ */
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connectNats, type ConnectOptions } from './connection.js';
+import { openContext, publishEvent, type CoreContext } from './context.js';
+import {
+  ConnectionLostError,
+  InvalidStateError,
+  JobNotFoundError,
+  PayloadTooLargeError,
+} from './errors.js';
+import { TERMINAL_STATES, type Job, type JobState, type Priority } from './job.js';
+import {
+  listJobs,
+  locateJob,
+  statistics,
+  type JobFilter,
+  type JobPage,
+  type Statistics,
+} from './job-listing.js';
+import { mapPublishError } from './nats-errors.js';
+import type { ProvisionOptions } from './provision.js';
+import { addTransition, newRecord } from './records.js';
+import {
+  compileSchedule,
+  validateId,
+  type CompiledJob,
+  type ScheduleOptions,
+} from './schedule-options.js';
+import { encodeJobHeaders, encodeJson } from './wire.js';
+
+export interface JobQueueOptions extends ConnectOptions {
+  /** Use this connection instead of opening one; `close()` then leaves it open. */
+  connection?: NatsConnection;
+  /** Names prefix of the installation. @default 'rfw' */
+  prefix?: string;
+  /** Stream and bucket settings, applied idempotently on connect. */
+  provision?: ProvisionOptions;
+}
+
+/** One item of `scheduleMany()`. */
+export interface ScheduleRequest {
+  type: string;
+  payload: unknown;
+  options?: ScheduleOptions;
+}
+
+/** Per-item result of `scheduleMany()`: the id, or the error for that item alone. */
+export type ScheduleResult = { ok: true; id: string } | { ok: false; error: Error };
+
+/** Room kept for headers and subject when checking against `max_payload`. */
+const HEADER_ALLOWANCE = 512;
+
+export class JobQueue implements AsyncDisposable {
+  #closing?: Promise<void>;
+
+  private constructor(
+    readonly ctx: CoreContext,
+    private readonly ownsConnection: boolean,
+  ) {}
+
+  /** Connect (or adopt `connection`) and provision streams and buckets. */
+  static async connect(options: JobQueueOptions = {}): Promise<JobQueue> {
+    const nc = options.connection ?? (await connectNats({ name: 'rfw-jobqueue', ...options }));
+    try {
+      const ctx = await openContext(nc, options.prefix, options.provision);
+      return new JobQueue(ctx, !options.connection);
+    } catch (err) {
+      if (!options.connection) await nc.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Schedule a job. Resolves with its id once the job is durably stored.
+   * Throws `JobValidationError` (naming the field), `PayloadTooLargeError`,
+   * `QueueFullError` or `ConnectionLostError`; on any error nothing is enqueued.
+   */
+  async schedule(type: string, payload: unknown, options: ScheduleOptions = {}): Promise<string> {
+    const job = compileSchedule(type, payload, options);
+    this.checkSize(job);
+    return this.enqueue(job);
+  }
+
+  /**
+   * Schedule many jobs, pipelining the publishes. Each item succeeds or fails
+   * on its own; results are in input order.
+   * @param concurrency publishes in flight at once. @default 256
+   */
+  async scheduleMany(
+    jobs: readonly ScheduleRequest[],
+    concurrency = 256,
+  ): Promise<ScheduleResult[]> {
+    const results: ScheduleResult[] = new Array<ScheduleResult>(jobs.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < jobs.length) {
+        const i = next++;
+        const req = jobs[i] as ScheduleRequest;
+        try {
+          const job = compileSchedule(req.type, req.payload, req.options);
+          this.checkSize(job);
+          results[i] = { ok: true, id: await this.enqueue(job) };
+        } catch (error) {
+          results[i] = { ok: false, error: error as Error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+    return results;
+  }
+
+  private checkSize(job: CompiledJob): void {
+    const max = this.ctx.nc.info?.max_payload ?? 1024 * 1024;
+    const size = job.body.length + HEADER_ALLOWANCE;
+    if (size > max) throw new PayloadTooLargeError(job.body.length, max - HEADER_ALLOWANCE);
+  }
+
+  private async enqueue(job: CompiledJob): Promise<string> {
+    const { ctx } = this;
+    if (ctx.nc.isClosed()) throw new ConnectionLostError();
+    if (job.explicitId) {
+      const existing = await ctx.records.get(job.id);
+      if (existing && !TERMINAL_STATES.has(existing.job.state)) return job.id;
+    }
+    const delayed = job.runAt > Date.now();
+    const subject = delayed
+      ? ctx.names.delayedSubject(job.type, job.priority)
+      : ctx.names.jobSubject(job.type, job.priority);
+    const headers = encodeJobHeaders({
+      id: job.id,
+      maxRetries: job.maxRetries,
+      timeoutMs: job.timeoutMs,
+      createdAt: job.createdAt,
+      runAt: delayed ? job.runAt : undefined,
+    });
+    let ack;
+    try {
+      ack = await ctx.js.publish(subject, job.body, { msgID: job.id, headers });
+    } catch (err) {
+      throw mapPublishError(err, subject);
+    }
+    if (ack.duplicate) return job.id;
+    const state: JobState = delayed ? 'delayed' : 'pending';
+    await ctx.records.create(
+      newRecord(
+        {
+          id: job.id,
+          type: job.type,
+          priority: job.priority,
+          payload: job.payload,
+          maxRetries: job.maxRetries,
+          timeoutMs: job.timeoutMs,
+          createdAt: job.createdAt,
+          runAt: job.runAt,
+          location: { stream: ack.stream, seq: ack.seq },
+        },
+        state,
+        job.createdAt,
+      ),
+    );
+    publishEvent(ctx, {
+      id: job.id,
+      type: job.type,
+      priority: job.priority,
+      state,
+      at: job.createdAt,
+    });
+    return job.id;
+  }
+
+  /** The job, or `undefined` when no such job exists (or its record was purged). */
+  async get(id: string): Promise<Job | undefined> {
+    validateId(id);
+    const rec = await this.ctx.records.get(id);
+    if (rec) return rec.job;
+    return locateJob(this.ctx, id);
+  }
+
+  /** List jobs, filtered, one page at a time. */
+  async list(filter: JobFilter = {}): Promise<JobPage> {
+    return listJobs(this.ctx, filter);
+  }
+
+  /** Counts per type and priority, and in total. */
+  async statistics(): Promise<Statistics> {
+    return statistics(this.ctx);
+  }
+
+  /**
+   * Cancel a job. A pending or delayed job is removed so no worker runs it; a
+   * running job's handler is signalled and the job ends `cancelled`.
+   * Throws `JobNotFoundError`, or `InvalidStateError` for a finished job.
+   */
+  async cancel(id: string): Promise<Job> {
+    validateId(id);
+    const { ctx } = this;
+    if (!(await ctx.records.get(id))) {
+      // A job published by a bare NATS client has no record until a worker takes it.
+      const found = await locateJob(ctx, id);
+      if (!found) throw new JobNotFoundError(id);
+      await ctx.records.create(found);
+    }
+    let before: Job | undefined;
+    const now = Date.now();
+    const res = await ctx.records.mutate(id, (cur) => {
+      if (!cur) throw new JobNotFoundError(id);
+      before = cur;
+      if (cur.state === 'cancelled') return undefined;
+      if (TERMINAL_STATES.has(cur.state)) throw new InvalidStateError(id, cur.state, 'cancel');
+      return addTransition({ ...cur, location: undefined }, { state: 'cancelled', at: now });
+    });
+    const job = res?.job as Job;
+    if (before && before.state !== 'cancelled') {
+      if (before.location) {
+        await ctx.jsm.streams
+          .deleteMessage(before.location.stream, before.location.seq, false)
+          .catch(() => false);
+      }
+      // Whoever runs or holds the job aborts it.
+      ctx.nc.publish(ctx.names.controlSubject('cancel', job.type), encodeJson({ id }));
+      publishEvent(ctx, {
+        id,
+        type: job.type,
+        priority: job.priority,
+        state: 'cancelled',
+        at: now,
+      });
+    }
+    return job;
+  }
+
+  /**
+   * Send a dead or cancelled job back to pending, with a fresh retry budget and
+   * its history kept. Throws `JobNotFoundError` or `InvalidStateError`.
+   */
+  async retry(id: string): Promise<Job> {
+    validateId(id);
+    const { ctx } = this;
+    const now = Date.now();
+    let previous: Job | undefined;
+    const res = await ctx.records.mutate(id, (cur) => {
+      if (!cur) throw new JobNotFoundError(id);
+      if (cur.state !== 'dead' && cur.state !== 'cancelled')
+        throw new InvalidStateError(id, cur.state, 'retry');
+      previous = cur;
+      return addTransition(
+        { ...cur, attempts: 0, deadReason: undefined, location: undefined },
+        { state: 'pending', at: now },
+      );
+    });
+    const job = res?.job as Job;
+    const subject = ctx.names.jobSubject(job.type, job.priority);
+    const headers = encodeJobHeaders({
+      id,
+      maxRetries: job.maxRetries,
+      timeoutMs: job.timeoutMs,
+      createdAt: job.createdAt,
+    });
+    try {
+      const ack = await ctx.js.publish(subject, encodeJson(job.payload), {
+        msgID: `${id}.retry.${res?.revision ?? now}`,
+        headers,
+      });
+      const located = { ...job, location: { stream: ack.stream, seq: ack.seq } };
+      if (res) await ctx.records.update(located, res.revision);
+      if (previous?.location && previous.state === 'dead') {
+        await ctx.jsm.streams
+          .deleteMessage(previous.location.stream, previous.location.seq, false)
+          .catch(() => false);
+      }
+      publishEvent(ctx, { id, type: job.type, priority: job.priority, state: 'pending', at: now });
+      return located;
+    } catch (err) {
+      // Put the record back as it was so the retry can be asked again.
+      if (previous && res) await ctx.records.update(previous, res.revision).catch(() => undefined);
+      throw mapPublishError(err, subject);
+    }
+  }
+
+  /** Close the queue (and its connection, if it opened one). Safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.ownsConnection && !this.ctx.nc.isClosed()) {
+        try {
+          await this.ctx.nc.drain();
+        } catch {
+          await this.ctx.nc.close();
+        }
+      }
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+export type { Priority };

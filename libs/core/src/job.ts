@@ -1,0 +1,85 @@
+/**
+ * The job model: what a job is, independent of how it travels on the wire.
+ * Wire encodings live in `wire.ts`.
+ */
+
+/** Job priorities, highest first. */
+export const Priority = {
+  Critical: 'critical',
+  High: 'high',
+  Normal: 'normal',
+  Low: 'low',
+} as const;
+export type Priority = (typeof Priority)[keyof typeof Priority];
+/** All priorities in dispatch order, highest first. */
+export const PRIORITIES: readonly Priority[] = ['critical', 'high', 'normal', 'low'];
+
+/** Lifecycle states of a job. `succeeded`, `dead` and `cancelled` are terminal. */
+export const JobState = {
+  Pending: 'pending',
+  Delayed: 'delayed',
+  Running: 'running',
+  Retrying: 'retrying',
+  Succeeded: 'succeeded',
+  Dead: 'dead',
+  Cancelled: 'cancelled',
+} as const;
+export type JobState = (typeof JobState)[keyof typeof JobState];
+export const JOB_STATES: readonly JobState[] = Object.values(JobState);
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'dead', 'cancelled']);
+
+/** One recorded transition of a job. */
+export interface JobTransition {
+  state: JobState;
+  /** When it happened, ms since the epoch. */
+  at: number;
+  attempt?: number;
+  workerId?: string;
+  error?: string;
+}
+
+/** A job as `JobQueue.get()` and `list()` return it. */
+export interface Job<P = unknown> {
+  /** The job id: the idempotency key, also the `Nats-Msg-Id` of its first publish. */
+  id: string;
+  type: string;
+  priority: Priority;
+  payload: P;
+  state: JobState;
+  /** Retries after the first attempt; a job runs at most `maxRetries + 1` times. */
+  maxRetries: number;
+  /** Per-attempt timeout in ms. */
+  timeoutMs: number;
+  /** Attempts started so far (counted by the runtime, not the broker). */
+  attempts: number;
+  /** ms since the epoch. */
+  createdAt: number;
+  /** When the job may run, ms since the epoch (equals createdAt unless delayed). */
+  runAt: number;
+  updatedAt: number;
+  lastError?: string;
+  workerId?: string;
+  /** What the handler returned on success (JSON). */
+  result?: unknown;
+  /** Why the job is dead, when it is. */
+  deadReason?: string;
+  /** Transitions, oldest first, with their timestamps. */
+  history: JobTransition[];
+  /** Where the job's message currently sits, while pending or delayed. */
+  location?: { stream: string; seq: number };
+}
+
+/** Limits on user-visible names. */
+export const LIMITS = {
+  /** Job type names: lowercase letters, digits, `-` and `_`; a NATS subject token. */
+  typePattern: /^[a-z0-9][a-z0-9_-]{0,63}$/,
+  /** Job ids: letters, digits, `-` and `_`; a NATS KV key and subject token. */
+  idPattern: /^[A-Za-z0-9_-]{1,128}$/,
+  maxHistory: 50,
+} as const;
+
+export const DEFAULTS = {
+  maxRetries: 3,
+  timeoutMs: 300_000,
+  priority: 'normal' as Priority,
+} as const;

@@ -1,0 +1,92 @@
+import type { JobState, Priority } from './job.js';
+import { ConfigError } from './errors.js';
+
+const PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,15}$/;
+
+/**
+ * Every subject, stream, consumer and bucket name of one installation, derived
+ * from its prefix so that two installations can share one NATS account.
+ * The wire-format document (`docs/wire-format.md`) lists them all.
+ */
+export class Names {
+  constructor(readonly prefix = 'rfw') {
+    if (!PREFIX_PATTERN.test(prefix)) {
+      throw new ConfigError('prefix', `must match ${PREFIX_PATTERN.source}`);
+    }
+  }
+
+  get jobsStream(): string {
+    return `${this.prefix}_jobs`;
+  }
+  get delayedStream(): string {
+    return `${this.prefix}_delayed`;
+  }
+  get dlqStream(): string {
+    return `${this.prefix}_dlq`;
+  }
+  get eventsStream(): string {
+    return `${this.prefix}_events`;
+  }
+  /** KV bucket: job id -> job record. */
+  get jobsBucket(): string {
+    return `${this.prefix}_jobs`;
+  }
+  /** KV bucket: node id -> heartbeat. */
+  get nodesBucket(): string {
+    return `${this.prefix}_nodes`;
+  }
+  /** KV bucket: role -> leader lease. */
+  get leaderBucket(): string {
+    return `${this.prefix}_leader`;
+  }
+  /** KV bucket: cluster-wide switches (paused types, rate limits, cursors). */
+  get controlBucket(): string {
+    return `${this.prefix}_control`;
+  }
+
+  /** `<prefix>.jobs.<type>.<priority>`; wildcards allowed for filters. */
+  jobSubject(type: string, priority: Priority | '*'): string {
+    return `${this.prefix}.jobs.${type}.${priority}`;
+  }
+  get jobsWildcard(): string {
+    return `${this.prefix}.jobs.>`;
+  }
+  delayedSubject(type: string, priority: Priority | '*'): string {
+    return `${this.prefix}.delayed.${type}.${priority}`;
+  }
+  get delayedWildcard(): string {
+    return `${this.prefix}.delayed.>`;
+  }
+  dlqSubject(type: string): string {
+    return `${this.prefix}.dlq.${type}`;
+  }
+  get dlqWildcard(): string {
+    return `${this.prefix}.dlq.>`;
+  }
+  /** `<prefix>.events.<type>.<priority>.<state>`: live events, also kept in the events stream. */
+  eventSubject(type: string, priority: Priority | '*', state: JobState | '*'): string {
+    return `${this.prefix}.events.${type}.${priority}.${state}`;
+  }
+  get eventsWildcard(): string {
+    return `${this.prefix}.events.>`;
+  }
+  /** Core NATS control subject for a job type: cancel a running job, etc. */
+  controlSubject(kind: 'cancel' | 'pause' | 'resume', type: string): string {
+    return `${this.prefix}.ctl.${kind}.${type}`;
+  }
+  /** Request/reply subject of a service API, e.g. `submit`, `search`. */
+  apiSubject(name: string): string {
+    return `${this.prefix}.api.${name}`;
+  }
+  /** Durable consumer shared by every worker instance of a type, one per priority. */
+  consumerName(type: string, priority: Priority): string {
+    return `${this.prefix}_${type}_${priority}`;
+  }
+
+  /** Parse `<prefix>.<kind>.<type>.<priority>[...]` back into its parts. */
+  parseJobSubject(subject: string): { kind: string; type: string; priority: string } | undefined {
+    const parts = subject.split('.');
+    if (parts.length < 4 || parts[0] !== this.prefix) return undefined;
+    return { kind: parts[1] ?? '', type: parts[2] ?? '', priority: parts[3] ?? '' };
+  }
+}

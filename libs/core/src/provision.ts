@@ -1,0 +1,198 @@
+/**
+ * Idempotent creation of the streams and KV buckets of one installation.
+ * nats-server keeps an existing stream's config when `add` is called again with
+ * another one (and `Kvm.create` returns the old bucket unchanged), so every
+ * resource is compared field by field: a drift is updated in place when the
+ * server allows it, or raised as a `ProvisioningDriftError` naming the field.
+ */
+import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import {
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstreamManager,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { ProvisioningDriftError } from './errors.js';
+import type { Names } from './names.js';
+
+export interface ProvisionOptions {
+  /** Stream and bucket replicas (3 in a cluster). @default 1 */
+  replicas?: number;
+  /** Dedupe window for `Nats-Msg-Id`, ms. @default 120000 */
+  duplicateWindowMs?: number;
+  /** Maximum jobs waiting in the jobs stream; further publishes are refused (backpressure). @default -1 (unlimited) */
+  maxQueuedJobs?: number;
+  /** How long live events are kept in the events stream (history, statistics), ms. @default 7 days */
+  eventsMaxAgeMs?: number;
+  /** How long dead letters are kept, ms; 0 keeps them until purged. @default 0 */
+  dlqMaxAgeMs?: number;
+  /** What to do when an existing resource differs: update it, or throw. @default 'update' */
+  onDrift?: 'update' | 'error';
+}
+
+type Wanted = Partial<StreamConfig> & { name: string };
+
+/** Fields that nats-server cannot change on an existing stream. */
+const IMMUTABLE: ReadonlySet<string> = new Set(['retention', 'storage']);
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Create a stream, or bring an existing one to the wanted config. */
+export async function ensureStream(
+  jsm: JetStreamManager,
+  wanted: Wanted,
+  onDrift: 'update' | 'error' = 'update',
+): Promise<void> {
+  let current: StreamConfig;
+  try {
+    current = (await jsm.streams.info(wanted.name)).config;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === 10059) {
+      try {
+        await jsm.streams.add(wanted);
+        return;
+      } catch (addErr) {
+        // Lost a race with another process creating it: fall through to compare.
+        if (!(addErr instanceof JetStreamApiError) || addErr.code !== 10058) throw addErr;
+        current = (await jsm.streams.info(wanted.name)).config;
+      }
+    } else {
+      throw err;
+    }
+  }
+  const drift: string[] = [];
+  for (const [field, value] of Object.entries(wanted)) {
+    if (field === 'name') continue;
+    const actual = (current as unknown as Record<string, unknown>)[field];
+    if (field === 'subjects') {
+      const want = [...((value as string[]) ?? [])].sort();
+      const have = [...((actual as string[]) ?? [])].sort();
+      if (!sameValue(want, have)) drift.push(field);
+    } else if (!sameValue(value, actual)) {
+      drift.push(field);
+    }
+  }
+  if (drift.length === 0) return;
+  const field = drift[0] as string;
+  const immutable = drift.find((f) => IMMUTABLE.has(f));
+  if (onDrift === 'error' || immutable) {
+    const f = immutable ?? field;
+    throw new ProvisioningDriftError(
+      `stream ${wanted.name}`,
+      f,
+      (wanted as Record<string, unknown>)[f],
+      (current as unknown as Record<string, unknown>)[f],
+    );
+  }
+  await jsm.streams.update(wanted.name, { ...current, ...wanted });
+}
+
+/**
+ * Create or open a KV bucket and check the settings we rely on (history, TTL),
+ * updating its stream when they drifted.
+ */
+export async function ensureBucket(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  name: string,
+  opts: { history?: number; ttlMs?: number; replicas?: number },
+  onDrift: 'update' | 'error' = 'update',
+): Promise<KV> {
+  const kvm = new Kvm(nc);
+  const kv = await kvm.create(name, {
+    history: opts.history ?? 1,
+    ttl: opts.ttlMs ?? 0,
+    replicas: opts.replicas ?? 1,
+  });
+  const streamName = `KV_${name}`;
+  await ensureStream(
+    jsm,
+    {
+      name: streamName,
+      max_msgs_per_subject: opts.history ?? 1,
+      max_age: nanos(opts.ttlMs ?? 0),
+      num_replicas: opts.replicas ?? 1,
+    },
+    onDrift,
+  );
+  return kv;
+}
+
+/** The JetStream resources of the job system proper (jobs, delayed, DLQ, events, records). */
+export async function provisionCore(
+  nc: NatsConnection,
+  names: Names,
+  options: ProvisionOptions = {},
+): Promise<{ jobs: KV; control: KV }> {
+  const jsm = await jetstreamManager(nc);
+  const replicas = options.replicas ?? 1;
+  const onDrift = options.onDrift ?? 'update';
+  const common = {
+    storage: StorageType.File,
+    num_replicas: replicas,
+    allow_direct: true,
+  } as const;
+  await ensureStream(
+    jsm,
+    {
+      name: names.jobsStream,
+      subjects: [names.jobsWildcard],
+      retention: RetentionPolicy.Workqueue,
+      discard: DiscardPolicy.New,
+      max_msgs: options.maxQueuedJobs ?? -1,
+      duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+      ...common,
+    },
+    onDrift,
+  );
+  await ensureStream(
+    jsm,
+    {
+      name: names.delayedStream,
+      subjects: [names.delayedWildcard],
+      retention: RetentionPolicy.Limits,
+      duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+      ...common,
+    },
+    onDrift,
+  );
+  await ensureStream(
+    jsm,
+    {
+      name: names.dlqStream,
+      subjects: [names.dlqWildcard],
+      retention: RetentionPolicy.Limits,
+      max_age: nanos(options.dlqMaxAgeMs ?? 0),
+      duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+      ...common,
+    },
+    onDrift,
+  );
+  await ensureStream(
+    jsm,
+    {
+      name: names.eventsStream,
+      subjects: [names.eventsWildcard],
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(options.eventsMaxAgeMs ?? 7 * 24 * 3600_000),
+      ...common,
+    },
+    onDrift,
+  );
+  const jobs = await ensureBucket(nc, jsm, names.jobsBucket, { history: 1, replicas }, onDrift);
+  const control = await ensureBucket(
+    nc,
+    jsm,
+    names.controlBucket,
+    { history: 1, replicas },
+    onDrift,
+  );
+  return { jobs, control };
+}

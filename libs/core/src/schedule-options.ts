@@ -1,0 +1,171 @@
+/**
+ * `schedule()` options: what a caller passes, and the compiled, validated form.
+ * Every check names the offending field in a `JobValidationError`.
+ */
+import { JobValidationError } from './errors.js';
+import { DEFAULTS, LIMITS, PRIORITIES, type Priority } from './job.js';
+
+export interface ScheduleOptions {
+  /** @default 'normal' */
+  priority?: Priority;
+  /** Run no sooner than this many ms from now. Exclusive with `runAt`. */
+  delay?: number;
+  /** Run no sooner than this time. Exclusive with `delay`. */
+  runAt?: Date | number;
+  /** Retries after the first attempt. @default 3 */
+  maxRetries?: number;
+  /** Per-attempt timeout, ms. @default 300000 (the worker's `jobTimeout` when unset on both) */
+  timeout?: number;
+  /**
+   * The job id and idempotency key: scheduling the same id again while the
+   * job exists enqueues nothing. Letters, digits, `-`, `_`; at most 128.
+   * @default a generated, time-ordered id
+   */
+  id?: string;
+}
+
+export interface CompiledJob {
+  id: string;
+  type: string;
+  priority: Priority;
+  payload: unknown;
+  body: Uint8Array;
+  maxRetries: number;
+  timeoutMs: number;
+  createdAt: number;
+  runAt: number;
+  explicitId: boolean;
+}
+
+const enc = new TextEncoder();
+let lastTs = 0;
+let seqInMs = 0;
+
+/** A time-ordered, unique id: 9 base36 chars of ms time, 3 of sequence, 10 random. */
+export function generateJobId(now = Date.now()): string {
+  if (now === lastTs) seqInMs++;
+  else {
+    lastTs = now;
+    seqInMs = 0;
+  }
+  const rand = Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) =>
+    (b % 36).toString(36),
+  ).join('');
+  return `${now.toString(36).padStart(9, '0')}${seqInMs.toString(36).padStart(3, '0')}${rand}`;
+}
+
+export function validateType(type: unknown): string {
+  if (typeof type !== 'string' || type.length === 0) {
+    throw new JobValidationError('type', 'must be a non-empty string');
+  }
+  if (!LIMITS.typePattern.test(type)) {
+    throw new JobValidationError(
+      'type',
+      `${JSON.stringify(type.slice(0, 80))} must match ${LIMITS.typePattern.source}`,
+    );
+  }
+  return type;
+}
+
+export function validatePriority(p: unknown): Priority {
+  if (p === undefined) return DEFAULTS.priority;
+  if (typeof p !== 'string' || !(PRIORITIES as readonly string[]).includes(p)) {
+    throw new JobValidationError(
+      'priority',
+      `${JSON.stringify(p)} is not one of ${PRIORITIES.join(', ')}`,
+    );
+  }
+  return p as Priority;
+}
+
+export function validateId(id: unknown, field = 'id'): string {
+  if (typeof id !== 'string' || !LIMITS.idPattern.test(id)) {
+    throw new JobValidationError(
+      field,
+      `${JSON.stringify(String(id).slice(0, 80))} must match ${LIMITS.idPattern.source}`,
+    );
+  }
+  return id;
+}
+
+function intInRange(field: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new JobValidationError(field, `${String(v)} must be an integer in [${min}, ${max}]`);
+  }
+  return v;
+}
+
+/** Encode the payload, refusing what JSON cannot carry faithfully. */
+export function encodePayload(payload: unknown): Uint8Array {
+  if (payload === undefined || typeof payload === 'function' || typeof payload === 'symbol') {
+    throw new JobValidationError('payload', `${typeof payload} is not JSON`);
+  }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(payload, (_k, v: unknown) => {
+      if (typeof v === 'number' && !Number.isFinite(v))
+        throw new Error(`${v} is not a JSON number`);
+      return v;
+    });
+  } catch (err) {
+    throw new JobValidationError('payload', `not JSON-serialisable: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (text === undefined) throw new JobValidationError('payload', 'not JSON-serialisable');
+  return enc.encode(text);
+}
+
+export function compileSchedule(
+  type: unknown,
+  payload: unknown,
+  opts: ScheduleOptions = {},
+  now = Date.now(),
+): CompiledJob {
+  if (opts === null || typeof opts !== 'object')
+    throw new JobValidationError('options', 'must be an object');
+  const t = validateType(type);
+  const priority = validatePriority(opts.priority);
+  const body = encodePayload(payload);
+  if (opts.delay !== undefined && opts.runAt !== undefined) {
+    throw new JobValidationError('delay', 'give either delay or runAt, not both');
+  }
+  let runAt = now;
+  if (opts.delay !== undefined) {
+    if (typeof opts.delay !== 'number' || !Number.isFinite(opts.delay) || opts.delay < 0) {
+      throw new JobValidationError(
+        'delay',
+        `${String(opts.delay)} must be a finite number of ms >= 0`,
+      );
+    }
+    runAt = now + Math.round(opts.delay);
+  } else if (opts.runAt !== undefined) {
+    const ms = opts.runAt instanceof Date ? opts.runAt.getTime() : opts.runAt;
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new JobValidationError('runAt', `${String(opts.runAt)} is not a valid time`);
+    }
+    runAt = Math.max(now, Math.round(ms));
+  }
+  const maxRetries =
+    opts.maxRetries === undefined
+      ? DEFAULTS.maxRetries
+      : intInRange('maxRetries', opts.maxRetries, 0, 1000);
+  const timeoutMs =
+    opts.timeout === undefined
+      ? DEFAULTS.timeoutMs
+      : intInRange('timeout', opts.timeout, 1, 7 * 24 * 3600_000);
+  const explicitId = opts.id !== undefined;
+  const id = explicitId ? validateId(opts.id) : generateJobId(now);
+  return {
+    id,
+    type: t,
+    priority,
+    payload,
+    body,
+    maxRetries,
+    timeoutMs,
+    createdAt: now,
+    runAt,
+    explicitId,
+  };
+}

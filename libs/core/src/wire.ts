@@ -1,0 +1,206 @@
+/**
+ * The wire format: what travels on NATS subjects and sits in the streams and
+ * KV buckets. This is a public contract for producers in any language; it is
+ * documented in `docs/wire-format.md`. Units are in the header names.
+ */
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
+import { LIMITS, PRIORITIES, type Job, type Priority } from './job.js';
+import type { Names } from './names.js';
+
+/** Wire format version carried in `Rfw-Version`. */
+export const WIRE_VERSION = '1';
+
+/** Header names. All optional on a bare publish. */
+export const Hdr = {
+  /** JetStream dedupe id; the job id on a first publish. */
+  MsgId: 'Nats-Msg-Id',
+  /** The job id; wins over `Nats-Msg-Id` (republished jobs carry both). */
+  JobId: 'Rfw-Job-Id',
+  Version: 'Rfw-Version',
+  MaxRetries: 'Rfw-Max-Retries',
+  TimeoutMs: 'Rfw-Timeout-Ms',
+  /** ms since the epoch. */
+  CreatedAt: 'Rfw-Created-At',
+  /** ms since the epoch; on the delayed stream, when the job is due. */
+  RunAt: 'Rfw-Run-At',
+  /** Attempts already used, on a republished job. */
+  Attempts: 'Rfw-Attempts',
+  /** On DLQ messages: why the job is dead. */
+  DeadReason: 'Rfw-Dead-Reason',
+  /** On DLQ messages: the subject the job was consumed from. */
+  OriginalSubject: 'Rfw-Original-Subject',
+  LastError: 'Rfw-Last-Error',
+  ContentType: 'Content-Type',
+} as const;
+
+/** Everything a worker needs from one job message, validated. */
+export interface JobEnvelope {
+  id: string;
+  type: string;
+  priority: Priority;
+  payload: unknown;
+  maxRetries?: number;
+  timeoutMs?: number;
+  createdAt?: number;
+  runAt?: number;
+  attempts: number;
+}
+
+export type DecodeResult =
+  | { ok: true; job: JobEnvelope }
+  | { ok: false; reason: string; id: string; type: string; priority: string };
+
+function intHeader(
+  h: MsgHdrs | undefined,
+  name: string,
+  min: number,
+  max: number,
+): number | string | undefined {
+  const raw = h?.get(name);
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^-?\d+$/.test(raw))
+    return `header ${name} is not an integer: ${JSON.stringify(raw.slice(0, 64))}`;
+  const n = Number(raw);
+  if (n < min || n > max) return `header ${name}=${n} is out of range [${min}, ${max}]`;
+  return n;
+}
+
+/** The id a job message stands for: `Rfw-Job-Id`, else `Nats-Msg-Id`, else `s<stream seq>`. */
+export function jobIdOf(h: MsgHdrs | undefined, seq: number): string {
+  return h?.get(Hdr.JobId) || h?.get(Hdr.MsgId) || `s${seq}`;
+}
+
+/**
+ * Decode and validate a job message. Never throws: a bad message comes back
+ * with a readable reason, for the dead letter queue.
+ */
+export function decodeJobMessage(
+  names: Names,
+  subject: string,
+  h: MsgHdrs | undefined,
+  data: Uint8Array,
+  seq: number,
+): DecodeResult {
+  const parsed = names.parseJobSubject(subject);
+  const type = parsed?.type ?? '';
+  const priority = parsed?.priority ?? '';
+  const id = jobIdOf(h, seq);
+  const bad = (reason: string): DecodeResult => ({
+    ok: false,
+    reason,
+    id: LIMITS.idPattern.test(id) ? id : `s${seq}`,
+    type,
+    priority,
+  });
+  if (!parsed || (parsed.kind !== 'jobs' && parsed.kind !== 'delayed'))
+    return bad(`unexpected subject ${subject}`);
+  if (!LIMITS.typePattern.test(type))
+    return bad(`invalid job type ${JSON.stringify(type)} in subject`);
+  if (!(PRIORITIES as readonly string[]).includes(priority)) {
+    return bad(
+      `unknown priority ${JSON.stringify(priority)} in subject (expected ${PRIORITIES.join(', ')})`,
+    );
+  }
+  if (!LIMITS.idPattern.test(id))
+    return bad(
+      `invalid job id ${JSON.stringify(id.slice(0, 80))} (expected ${LIMITS.idPattern.source})`,
+    );
+  const version = h?.get(Hdr.Version);
+  if (version && version !== WIRE_VERSION)
+    return bad(`unsupported ${Hdr.Version} ${JSON.stringify(version.slice(0, 16))}`);
+  const maxRetries = intHeader(h, Hdr.MaxRetries, 0, 1000);
+  if (typeof maxRetries === 'string') return bad(maxRetries);
+  const timeoutMs = intHeader(h, Hdr.TimeoutMs, 1, 7 * 24 * 3600_000);
+  if (typeof timeoutMs === 'string') return bad(timeoutMs);
+  const createdAt = intHeader(h, Hdr.CreatedAt, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof createdAt === 'string') return bad(createdAt);
+  const runAt = intHeader(h, Hdr.RunAt, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof runAt === 'string') return bad(runAt);
+  const attempts = intHeader(h, Hdr.Attempts, 0, 1_000_000);
+  if (typeof attempts === 'string') return bad(attempts);
+  if (data.length === 0) return bad('empty body: the body must be the JSON payload');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch (err) {
+    return bad(`body is not valid UTF-8 JSON: ${(err as Error).message.slice(0, 200)}`);
+  }
+  return {
+    ok: true,
+    job: {
+      id,
+      type,
+      priority: priority as Priority,
+      payload,
+      maxRetries,
+      timeoutMs,
+      createdAt,
+      runAt,
+      attempts: attempts ?? 0,
+    },
+  };
+}
+
+/** Headers for publishing a job. */
+export function encodeJobHeaders(job: {
+  id: string;
+  msgId?: string;
+  maxRetries: number;
+  timeoutMs: number;
+  createdAt: number;
+  runAt?: number;
+  attempts?: number;
+}): MsgHdrs {
+  const h = natsHeaders();
+  h.set(Hdr.JobId, job.id);
+  h.set(Hdr.Version, WIRE_VERSION);
+  h.set(Hdr.MaxRetries, String(job.maxRetries));
+  h.set(Hdr.TimeoutMs, String(job.timeoutMs));
+  h.set(Hdr.CreatedAt, String(job.createdAt));
+  if (job.runAt !== undefined) h.set(Hdr.RunAt, String(job.runAt));
+  if (job.attempts) h.set(Hdr.Attempts, String(job.attempts));
+  h.set(Hdr.ContentType, 'application/json');
+  return h;
+}
+
+/** The stored job record (value of the jobs KV bucket), version 1. */
+export interface JobRecordWire extends Job {
+  v: 1;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export function encodeRecord(job: Job): Uint8Array {
+  const wire: JobRecordWire = { v: 1, ...job };
+  return enc.encode(JSON.stringify(wire));
+}
+
+export function decodeRecord(data: Uint8Array): Job {
+  const { v: _v, ...job } = JSON.parse(dec.decode(data)) as JobRecordWire;
+  return job;
+}
+
+/** A live event, published on `<prefix>.events.<type>.<priority>.<state>`. */
+export interface JobEvent {
+  id: string;
+  type: string;
+  priority: Priority | string;
+  state: Job['state'];
+  /** ms since the epoch. */
+  at: number;
+  attempt?: number;
+  workerId?: string;
+  error?: string;
+  /** Milliseconds the attempt ran, on terminal and retrying events. */
+  durationMs?: number;
+  /** Milliseconds until the next attempt, on retrying events. */
+  retryInMs?: number;
+}
+
+export function encodeJson(value: unknown): Uint8Array {
+  return enc.encode(JSON.stringify(value));
+}
+export function decodeJson<T>(data: Uint8Array): T {
+  return JSON.parse(dec.decode(data)) as T;
+}

@@ -1,0 +1,209 @@
+/**
+ * Real nats-server processes for tests: one server or a 3-node JetStream
+ * cluster, each on free ports with its own temporary store directory. A
+ * server can be stopped, SIGKILLed and restarted on the same port and store.
+ * Every process and directory is removed by `stop()`/`cleanupAll()`, and on
+ * process exit, even when a test fails.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts } from './ports.js';
+
+export const INSTALL_HINT =
+  'nats-server was not found on PATH. Install it: `apt-get install -y nats-server` (Debian/Ubuntu), ' +
+  '`brew install nats-server` (macOS), or run the `nats:2.10` container image.';
+
+/** Absolute path of the nats-server binary, or a clear error saying how to install it. */
+export function findNatsServer(): string {
+  const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(INSTALL_HINT, { cause: r.error });
+  return bin;
+}
+
+const live = new Set<NatsServer>();
+process.once('exit', () => {
+  for (const s of live) s.killSync();
+});
+
+export interface NatsServerOptions {
+  /** Enable JetStream. @default true */
+  jetstream?: boolean;
+  /** Extra nats-server config appended verbatim. */
+  config?: string;
+  /** Name of the server (in a cluster). */
+  name?: string;
+  /** How long to wait for readiness, ms. @default 15000 */
+  readyTimeoutMs?: number;
+}
+
+export class NatsServer {
+  #proc?: ChildProcess;
+  #exited?: Promise<void>;
+  readonly configFile: string;
+  /** Everything the server logged, for debugging a failed test. */
+  log = '';
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly readyTimeoutMs: number,
+  ) {
+    this.configFile = join(dir, 'server.conf');
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+  get storeDir(): string {
+    return join(this.dir, 'store');
+  }
+  get running(): boolean {
+    return (
+      this.#proc !== undefined && this.#proc.exitCode === null && this.#proc.signalCode === null
+    );
+  }
+  get pid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
+  /** Start a server (or, with `configFor`, a cluster member) on fresh ports. */
+  static async start(
+    opts: NatsServerOptions = {},
+    port?: number,
+    configBody?: string,
+  ): Promise<NatsServer> {
+    findNatsServer();
+    const dir = mkdtempSync(join(tmpdir(), 'rfw-nats-'));
+    const p = port ?? (await freePorts(1))[0]!;
+    const s = new NatsServer(p, dir, opts.readyTimeoutMs ?? 15_000);
+    const js = opts.jetstream === false ? '' : `jetstream { store_dir: "${s.storeDir}" }`;
+    writeFileSync(
+      s.configFile,
+      [
+        `listen: 127.0.0.1:${p}`,
+        opts.name ? `server_name: ${opts.name}` : '',
+        js,
+        configBody ?? '',
+        opts.config ?? '',
+      ].join('\n'),
+    );
+    live.add(s);
+    try {
+      await s.launch();
+    } catch (err) {
+      await s.stop();
+      throw err;
+    }
+    return s;
+  }
+
+  private launch(): Promise<void> {
+    const proc = spawn(findNatsServer(), ['-c', this.configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#proc = proc;
+    this.#exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `nats-server on ${this.port} not ready after ${this.readyTimeoutMs} ms:\n${this.log.slice(-2000)}`,
+            ),
+          ),
+        this.readyTimeoutMs,
+      );
+      const onData = (chunk: Buffer): void => {
+        this.log += chunk.toString();
+        if (this.log.length > 200_000) this.log = this.log.slice(-100_000);
+        if (this.log.includes('Server is ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      proc.stdout?.on('data', onData);
+      proc.stderr?.on('data', onData);
+      proc.once('exit', (code, sig) => {
+        clearTimeout(timer);
+        reject(
+          new Error(`nats-server exited (${code ?? sig}) before ready:\n${this.log.slice(-2000)}`),
+        );
+      });
+    });
+  }
+
+  /** Stop gracefully (SIGTERM), keeping the store for a restart. */
+  async shutdown(): Promise<void> {
+    if (!this.running) return;
+    this.#proc?.kill('SIGTERM');
+    await this.#exited;
+  }
+
+  /** SIGKILL: no shutdown, no flush. The store stays for a restart. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.#proc?.kill('SIGKILL');
+    await this.#exited;
+  }
+
+  /** Start again on the same port and store. */
+  async restart(): Promise<void> {
+    if (this.running) await this.shutdown();
+    this.log = '';
+    await this.launch();
+  }
+
+  /** Stop the process and delete its directory. */
+  async stop(): Promise<void> {
+    await this.kill();
+    live.delete(this);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  killSync(): void {
+    try {
+      this.#proc?.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A JetStream cluster of real nats-server processes on loopback. */
+export class NatsCluster {
+  private constructor(readonly servers: NatsServer[]) {}
+
+  get urls(): string[] {
+    return this.servers.map((s) => s.url);
+  }
+
+  static async start(size = 3, opts: Omit<NatsServerOptions, 'name'> = {}): Promise<NatsCluster> {
+    const ports = await freePorts(size * 2);
+    const clientPorts = ports.slice(0, size);
+    const routePorts = ports.slice(size);
+    const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(', ');
+    const servers = await Promise.all(
+      clientPorts.map((p, i) =>
+        NatsServer.start(
+          { ...opts, name: `n${i + 1}`, readyTimeoutMs: opts.readyTimeoutMs ?? 30_000 },
+          p,
+          `cluster { name: rfwtest, listen: 127.0.0.1:${routePorts[i]}, routes: [${routes}] }`,
+        ),
+      ),
+    );
+    return new NatsCluster(servers);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.stop()));
+  }
+}
+
+/** Stop every server this process started. For `afterAll` hooks. */
+export async function cleanupAll(): Promise<void> {
+  await Promise.all([...live].map((s) => s.stop()));
+}
