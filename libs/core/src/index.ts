@@ -67,3 +67,9 @@ export type { JobFilter, JobPage, QueueStats, Statistics } from './job-listing.j
 export { mapPublishError, JsCode } from './nats-errors.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
+export { startHttpEndpoints } from './http-endpoints.js';
+export type { HttpEndpoints, HttpEndpointsOptions } from './http-endpoints.js';
+export { NodeHeartbeatSchemaVersion, pausedKey, nodesBucketOptions } from './cluster-wire.js';
+export type { NodeHeartbeat, PauseRecord } from './cluster-wire.js';
+export { listDeadLetters, purgeDeadLetters, decodeDeadLetter } from './dead-letters.js';
+export type { DeadLetter, DeadLetterPage } from './dead-letters.js';

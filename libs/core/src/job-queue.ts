@@ -37,7 +37,16 @@ import {
   type CompiledJob,
   type ScheduleOptions,
 } from './schedule-options.js';
-import { encodeJobHeaders, encodeJson } from './wire.js';
+import { Hdr, encodeJobHeaders, encodeJson } from './wire.js';
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import {
+  getDeadLetterMessage,
+  listDeadLetters,
+  purgeDeadLetters,
+  type DeadLetterPage,
+} from './dead-letters.js';
+import { pausedKey, type PauseRecord } from './cluster-wire.js';
+import { validateType } from './schedule-options.js';
 
 export interface JobQueueOptions extends ConnectOptions {
   /** Use this connection instead of opening one; `close()` then leaves it open. */
@@ -267,25 +276,105 @@ export class JobQueue implements AsyncDisposable {
       timeoutMs: job.timeoutMs,
       createdAt: job.createdAt,
     });
+    let body = encodeJson(job.payload);
+    let publishSubject = subject;
+    const fromDlq =
+      previous?.location?.stream === ctx.names.dlqStream ? previous.location : undefined;
+    if (fromDlq) {
+      // Republish exactly what was dead-lettered (a poison body included), so a
+      // fixed worker sees the original bytes.
+      const dead = await getDeadLetterMessage(ctx, fromDlq.seq);
+      if (dead) {
+        body = dead.data;
+        publishSubject = dead.header?.get(Hdr.OriginalSubject) || subject;
+        const h = natsHeaders();
+        for (const [k, values] of dead.header ?? []) {
+          if (
+            k === Hdr.DeadReason ||
+            k === Hdr.LastError ||
+            k === Hdr.OriginalSubject ||
+            k === Hdr.Attempts ||
+            k === Hdr.MsgId
+          )
+            continue;
+          for (const v of values) h.append(k, v);
+        }
+        h.set(Hdr.JobId, id);
+        for (const [k, values] of h) headers.set(k, values[0] ?? '');
+      }
+    }
     try {
-      const ack = await ctx.js.publish(subject, encodeJson(job.payload), {
+      const ack = await ctx.js.publish(publishSubject, body, {
         msgID: `${id}.retry.${res?.revision ?? now}`,
         headers,
       });
       const located = { ...job, location: { stream: ack.stream, seq: ack.seq } };
       if (res) await ctx.records.update(located, res.revision);
-      if (previous?.location && previous.state === 'dead') {
-        await ctx.jsm.streams
-          .deleteMessage(previous.location.stream, previous.location.seq, false)
-          .catch(() => false);
-      }
+      if (fromDlq)
+        await ctx.jsm.streams.deleteMessage(fromDlq.stream, fromDlq.seq, false).catch(() => false);
       publishEvent(ctx, { id, type: job.type, priority: job.priority, state: 'pending', at: now });
       return located;
     } catch (err) {
       // Put the record back as it was so the retry can be asked again.
       if (previous && res) await ctx.records.update(previous, res.revision).catch(() => undefined);
-      throw mapPublishError(err, subject);
+      throw mapPublishError(err, publishSubject);
     }
+  }
+
+  /** Dead letters, oldest first, optionally of one type. */
+  async listDeadLetters(
+    filter: { type?: string; limit?: number; cursor?: string } = {},
+  ): Promise<DeadLetterPage> {
+    return listDeadLetters(this.ctx, filter);
+  }
+
+  /**
+   * Retry dead jobs: one by id, or every dead letter of a type (or of all
+   * types). Resolves with the ids sent back to pending.
+   */
+  async retryDeadLetters(which: { id: string } | { type?: string }): Promise<string[]> {
+    if ('id' in which) return [(await this.retry(which.id)).id];
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listDeadLetters(this.ctx, { type: which.type, limit: 500, cursor });
+      for (const d of page.deadLetters) {
+        try {
+          ids.push((await this.retry(d.id)).id);
+        } catch (err) {
+          if (!(err instanceof InvalidStateError) && !(err instanceof JobNotFoundError)) throw err;
+        }
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    return ids;
+  }
+
+  /** Delete dead letters of a type (or all). Resolves with how many. */
+  async purgeDeadLetters(type?: string): Promise<number> {
+    return purgeDeadLetters(this.ctx, type);
+  }
+
+  /** Pause a job type cluster-wide; persisted, so restarted workers stay paused. */
+  async pause(type: string, by?: string): Promise<void> {
+    validateType(type);
+    const rec: PauseRecord = { paused: true, at: Date.now(), by };
+    await this.ctx.control.put(pausedKey(type), encodeJson(rec));
+  }
+
+  async resume(type: string): Promise<void> {
+    validateType(type);
+    await this.ctx.control.delete(pausedKey(type));
+  }
+
+  /** Types paused now. */
+  async pausedTypes(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const k of await this.ctx.control.keys('paused.>')) {
+      const e = await this.ctx.control.get(k);
+      if (e?.operation === 'PUT') out.push(k.slice('paused.'.length));
+    }
+    return out.sort();
   }
 
   /** Close the queue (and its connection, if it opened one). Safe to call twice. */

@@ -64,7 +64,11 @@ export class Names {
     return `${this.prefix}.dlq.>`;
   }
   /** `<prefix>.events.<type>.<priority>.<state>`: live events, also kept in the events stream. */
-  eventSubject(type: string, priority: Priority | '*', state: JobState | '*'): string {
+  eventSubject(
+    type: string,
+    priority: Priority | '*',
+    state: JobState | 'progress' | 'deferred' | '*',
+  ): string {
     return `${this.prefix}.events.${type}.${priority}.${state}`;
   }
   get eventsWildcard(): string {

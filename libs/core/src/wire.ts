@@ -186,7 +186,8 @@ export interface JobEvent {
   id: string;
   type: string;
   priority: Priority | string;
-  state: Job['state'];
+  /** A job state, or `progress` / `deferred` for events that are not transitions. */
+  state: Job['state'] | 'progress' | 'deferred';
   /** ms since the epoch. */
   at: number;
   attempt?: number;
@@ -196,6 +197,10 @@ export interface JobEvent {
   durationMs?: number;
   /** Milliseconds until the next attempt, on retrying events. */
   retryInMs?: number;
+  /** On progress events. */
+  progress?: { done: number; total?: number; message?: string };
+  /** On deferred events: why the job was put back without using an attempt. */
+  reason?: string;
 }
 
 export function encodeJson(value: unknown): Uint8Array {

@@ -1,0 +1,124 @@
+/**
+ * Moving a job to the dead letter queue: the original body and headers, plus
+ * why it died, go to `<prefix>.dlq.<type>`; the record becomes `dead` and
+ * points at the DLQ message; then the original is acked. Poison messages
+ * (undecodable, invalid headers, payload failing the schema) take this path
+ * on their first delivery, so they never loop.
+ */
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import type { JsMsg } from '@nats-io/jetstream';
+import { Hdr, TERMINAL_STATES, addTransition, newRecord, publishEvent, type Job } from '@rfw/core';
+import type { RunnerDeps } from './job-runner.js';
+
+export interface DeadLetterInput {
+  id: string;
+  type: string;
+  priority: string;
+  reason: string;
+  lastError?: string;
+  attempts?: number;
+  /** The record as the runner knows it. */
+  job?: Job;
+  /** The decoded payload, for a record of a job that never had one. */
+  payload?: unknown;
+}
+
+/** Header values cannot hold line breaks; keep them short too. */
+function headerSafe(s: string, max = 1000): string {
+  return s.replace(/[\r\n]+/g, ' ').slice(0, max);
+}
+
+export async function deadLetter(
+  deps: Pick<RunnerDeps, 'core' | 'log' | 'metrics' | 'opts'>,
+  msg: JsMsg,
+  input: DeadLetterInput,
+): Promise<void> {
+  const { core } = deps;
+  const h = natsHeaders();
+  for (const [k, values] of msg.headers ?? []) {
+    if (k === Hdr.MsgId) continue;
+    for (const v of values) h.append(k, v);
+  }
+  h.set(Hdr.JobId, input.id);
+  h.set(Hdr.DeadReason, headerSafe(input.reason));
+  if (input.lastError) h.set(Hdr.LastError, headerSafe(input.lastError));
+  h.set(Hdr.OriginalSubject, msg.subject);
+  h.set(Hdr.Attempts, String(input.attempts ?? 0));
+  let seq: number;
+  try {
+    const ack = await core.js.publish(core.names.dlqSubject(input.type), msg.data, {
+      msgID: `dlq.${input.id}.${msg.seq}.${input.attempts ?? 0}`,
+      headers: h,
+    });
+    seq = ack.seq;
+  } catch (err) {
+    deps.log.warn(
+      { err, jobId: input.id },
+      'could not publish to the dead letter queue; will retry',
+    );
+    msg.nak(2000);
+    return;
+  }
+  const at = Date.now();
+  const priority = (
+    ['critical', 'high', 'normal', 'low'].includes(input.priority) ? input.priority : 'normal'
+  ) as Job['priority'];
+  const res = await core.records.mutate(input.id, (cur) => {
+    if (cur && TERMINAL_STATES.has(cur.state)) return undefined;
+    const base =
+      cur ??
+      input.job ??
+      newRecord(
+        {
+          id: input.id,
+          type: input.type,
+          priority,
+          payload: input.payload ?? null,
+          maxRetries: 0,
+          timeoutMs: deps.opts.jobTimeoutMs,
+          createdAt: at,
+          runAt: at,
+        },
+        'pending',
+        at,
+      );
+    return addTransition(
+      {
+        ...base,
+        attempts: input.attempts ?? base.attempts,
+        deadReason: input.reason,
+        lastError: input.lastError ?? base.lastError,
+        workerId: deps.opts.workerId,
+        location: { stream: core.names.dlqStream, seq },
+      },
+      {
+        state: 'dead',
+        at,
+        attempt: input.attempts,
+        workerId: deps.opts.workerId,
+        error: input.lastError ?? input.reason,
+      },
+    );
+  });
+  msg.ack();
+  if (res?.job.state === 'dead' && res.job.location?.seq === seq) {
+    deps.metrics.dead.inc({
+      type: input.type,
+      reason: input.reason.startsWith('poison') ? 'poison' : 'failed',
+    });
+    publishEvent(core, {
+      id: input.id,
+      type: input.type,
+      priority,
+      state: 'dead',
+      at,
+      attempt: input.attempts,
+      workerId: deps.opts.workerId,
+      error: input.lastError ?? input.reason,
+    });
+    deps.log.warn(
+      { jobId: input.id, type: input.type, reason: input.reason, lastError: input.lastError },
+      'job dead-lettered',
+    );
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Pulling and dispatch for one job type in one instance. Each priority has
+ * its own durable consumer, shared by every instance of the type (the broker
+ * balances them). A reader per priority keeps at most a small buffer; the
+ * dispatcher starts the highest-priority buffered job whenever a slot is
+ * free: strict priority by default, or smooth weighted round robin when
+ * anti-starvation weights are set. Buffered jobs are kept alive with
+ * in-progress acks while they wait.
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiError,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import { PRIORITIES, type Priority } from '@rfw/core';
+import { runJob, type RunnerDeps, type TypeSpec } from './job-runner.js';
+import type { TokenBucket } from './rate-limiter.js';
+
+export interface SlotPool {
+  /** Free slots over all types in this instance. */
+  free(): number;
+  take(): void;
+  release(): void;
+}
+
+export class TypeDispatcher {
+  readonly type: string;
+  readonly #buffers = new Map<Priority, JsMsg[]>(PRIORITIES.map((p) => [p, []]));
+  readonly #readers = new Map<Priority, ConsumerMessages>();
+  readonly #spaceWaiters = new Map<Priority, () => void>();
+  readonly #credit = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
+  readonly #inFlight = new Set<Promise<void>>();
+  #running = 0;
+  #pulling = false;
+  #pumpTimer?: NodeJS.Timeout;
+  #keepAlive?: NodeJS.Timeout;
+  /** Set while the type is paused or unhealthy. */
+  #holds = new Set<string>();
+
+  constructor(
+    readonly spec: TypeSpec,
+    private readonly deps: RunnerDeps,
+    private readonly slots: SlotPool,
+    private readonly concurrency: number,
+    readonly limiter: TokenBucket | undefined,
+  ) {
+    this.type = spec.worker.workerType;
+  }
+
+  get running(): number {
+    return this.#running;
+  }
+  get buffered(): number {
+    let n = 0;
+    for (const b of this.#buffers.values()) n += b.length;
+    return n;
+  }
+  get holds(): ReadonlySet<string> {
+    return this.#holds;
+  }
+
+  /** Create (or update) the durable consumers of this type, one per priority. */
+  async ensureConsumers(): Promise<void> {
+    const { core, opts } = this.deps;
+    for (const p of PRIORITIES) {
+      const name = core.names.consumerName(this.type, p);
+      const config = {
+        durable_name: name,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: core.names.jobSubject(this.type, p),
+        ack_wait: nanos(opts.ackWaitMs),
+        max_deliver: -1,
+        max_ack_pending: 20_000,
+        max_waiting: 512,
+      };
+      try {
+        const info = await core.jsm.consumers.info(core.names.jobsStream, name);
+        if (
+          info.config.ack_wait !== config.ack_wait ||
+          info.config.filter_subject !== config.filter_subject
+        ) {
+          await core.jsm.consumers.update(core.names.jobsStream, name, {
+            ack_wait: config.ack_wait,
+          });
+        }
+      } catch (err) {
+        if (!(err instanceof JetStreamApiError) || err.code !== 10014) throw err;
+        await core.jsm.consumers.add(core.names.jobsStream, config);
+      }
+    }
+  }
+
+  /** Hold (pause) the type for a reason; pulling stops until every hold is lifted. */
+  async hold(reason: string): Promise<void> {
+    this.#holds.add(reason);
+    await this.stopPulling();
+  }
+
+  async release(reason: string): Promise<void> {
+    this.#holds.delete(reason);
+    if (this.#holds.size === 0) await this.startPulling();
+  }
+
+  async startPulling(): Promise<void> {
+    if (this.#pulling || this.#holds.size > 0) return;
+    this.#pulling = true;
+    const { core, opts } = this.deps;
+    for (const p of PRIORITIES) {
+      const consumer = await core.js.consumers.get(
+        core.names.jobsStream,
+        core.names.consumerName(this.type, p),
+      );
+      const messages = await consumer.consume({ max_messages: opts.prefetch, expires: 5000 });
+      this.#readers.set(p, messages);
+      void this.read(p, messages);
+    }
+    // Buffered jobs are not running yet: keep the broker from redelivering them.
+    this.#keepAlive = setInterval(
+      () => {
+        for (const b of this.#buffers.values()) for (const m of b) m.working();
+      },
+      Math.max(500, Math.floor(opts.ackWaitMs / 3)),
+    );
+  }
+
+  private async read(p: Priority, messages: ConsumerMessages): Promise<void> {
+    const buf = this.#buffers.get(p) as JsMsg[];
+    try {
+      for await (const m of messages) {
+        buf.push(m);
+        this.pump();
+        if (buf.length >= this.deps.opts.prefetch) {
+          await new Promise<void>((resolve) => this.#spaceWaiters.set(p, resolve));
+        }
+      }
+    } catch (err) {
+      this.deps.log.warn({ err, type: this.type, priority: p }, 'consumer stopped with an error');
+    }
+  }
+
+  /** Stop pulling and hand buffered jobs back to the broker for other instances. */
+  async stopPulling(): Promise<void> {
+    if (!this.#pulling) return;
+    this.#pulling = false;
+    clearInterval(this.#keepAlive);
+    const readers = [...this.#readers.values()];
+    this.#readers.clear();
+    for (const r of readers) r.stop();
+    for (const [p, resolve] of this.#spaceWaiters) {
+      this.#spaceWaiters.delete(p);
+      resolve();
+    }
+    await Promise.all(readers.map((r) => r.closed().catch(() => undefined)));
+    for (const b of this.#buffers.values()) {
+      for (const m of b.splice(0)) m.nak();
+    }
+  }
+
+  private pick(): JsMsg | undefined {
+    const weights = this.deps.opts.priorityWeights;
+    if (!weights) {
+      for (const p of PRIORITIES) {
+        const m = this.#buffers.get(p)?.shift();
+        if (m) {
+          this.#spaceWaiters.get(p)?.();
+          this.#spaceWaiters.delete(p);
+          return m;
+        }
+      }
+      return undefined;
+    }
+    // Smooth weighted round robin (nginx's) over priorities with jobs waiting.
+    let best: Priority | undefined;
+    let total = 0;
+    for (const p of PRIORITIES) {
+      if (!this.#buffers.get(p)?.length) continue;
+      const w = weights[p] ?? 1;
+      total += w;
+      const c = (this.#credit.get(p) ?? 0) + w;
+      this.#credit.set(p, c);
+      if (best === undefined || c > (this.#credit.get(best) ?? 0)) best = p;
+    }
+    if (best === undefined) return undefined;
+    this.#credit.set(best, (this.#credit.get(best) ?? 0) - total);
+    const m = this.#buffers.get(best)?.shift();
+    this.#spaceWaiters.get(best)?.();
+    this.#spaceWaiters.delete(best);
+    return m;
+  }
+
+  /** Start buffered jobs while slots and rate allow. */
+  pump(): void {
+    while (
+      this.#holds.size === 0 &&
+      this.#running < this.concurrency &&
+      this.slots.free() > 0 &&
+      this.buffered > 0
+    ) {
+      if (this.limiter) {
+        const wait = this.limiter.take();
+        if (wait > 0) {
+          if (!this.#pumpTimer) {
+            this.#pumpTimer = setTimeout(() => {
+              this.#pumpTimer = undefined;
+              this.pump();
+            }, wait);
+          }
+          this.deps.metrics.deferred.inc({ type: this.type, reason: 'rate-limit' }, 0);
+          return;
+        }
+      }
+      const m = this.pick();
+      if (!m) return;
+      this.#running++;
+      this.slots.take();
+      const done = runJob(this.deps, this.spec, m).finally(() => {
+        this.#running--;
+        this.slots.release();
+        this.#inFlight.delete(done);
+      });
+      this.#inFlight.add(done);
+    }
+  }
+
+  /** Resolves when the running jobs have settled. */
+  async drained(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  close(): void {
+    clearTimeout(this.#pumpTimer);
+    clearInterval(this.#keepAlive);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * What a job handler is: the seed's `Worker` interface, its results, the
+ * errors a handler throws to steer its own job, and the plain handler form.
+ */
+import type { Job } from '@rfw/core';
+import type { BackoffOptions } from './backoff.js';
+import type { WorkerContext } from './worker-context.js';
+
+/** The outcome a `processJob` returns. */
+export type JobResult =
+  | { status: 'success'; output?: unknown }
+  | { status: 'failed'; reason: string; retryable?: boolean }
+  | { status: 'skipped'; reason?: string };
+
+/** Constructors for `JobResult`, in the seed's words. */
+export const JobResult = {
+  success: (output?: unknown): JobResult => ({ status: 'success', output }),
+  /** A failed attempt; retried unless `retryable` is false or the budget is spent. */
+  failed: (reason: string, opts: { retryable?: boolean } = {}): JobResult => ({
+    status: 'failed',
+    reason,
+    ...opts,
+  }),
+  /** Not for this worker, or nothing to do: the job ends `succeeded` with `skipped` noted. */
+  skipped: (reason?: string): JobResult => ({ status: 'skipped', reason }),
+} as const;
+
+/** A schema for a job type's payload: any object with zod's `safeParse` shape. */
+export interface PayloadSchema<P> {
+  safeParse(
+    input: unknown,
+  ): { success: true; data: P } | { success: false; error: { message: string } };
+}
+
+/** Per-type knobs; every field falls back to the WorkerManager's. */
+export interface WorkerTypeOptions<P = unknown> {
+  /** Validates the payload before the handler runs; a failing payload is dead-lettered. */
+  schema?: PayloadSchema<P>;
+  /** Jobs of this type running at once in this instance. @default the manager's maxConcurrentJobs */
+  concurrency?: number;
+  /** Jobs per second started across the whole cluster (shared among live instances). @default unlimited */
+  rateLimitPerSecond?: number;
+  /** Retry backoff for this type. */
+  backoff?: Partial<BackoffOptions>;
+  /** Default retries for jobs that do not say. @default the manager's retryLimit */
+  maxRetries?: number;
+  /** Default per-attempt timeout, ms. @default the manager's jobTimeout */
+  timeoutMs?: number;
+  /**
+   * Circuit-breaker keys for a job, checked before it runs (e.g. its target
+   * storage nodes). A job whose key's breaker is open is deferred without using
+   * an attempt. The type itself always has a breaker too.
+   */
+  breakerKeys?(payload: P): string[];
+}
+
+/** The seed's Worker: a type name, a job processor and a health check. */
+export interface Worker<P = unknown> extends WorkerTypeOptions<P> {
+  readonly workerType: string;
+  processJob(job: Job<P>, ctx: WorkerContext<P>): Promise<JobResult>;
+  /** Polled periodically; while false the type stops pulling jobs. @default always healthy */
+  healthCheck?(): Promise<boolean> | boolean;
+}
+
+/**
+ * The plain form: a function of the payload. Returning a value is success
+ * (the value is kept as the job's result); throwing is a failed attempt.
+ */
+export function defineWorker<P>(
+  type: string,
+  handler: (payload: P, ctx: WorkerContext<P>) => Promise<unknown> | unknown,
+  options: WorkerTypeOptions<P> & { healthCheck?: () => Promise<boolean> | boolean } = {},
+): Worker<P> {
+  return {
+    ...options,
+    workerType: type,
+    async processJob(job, ctx) {
+      return JobResult.success(await handler(job.payload, ctx));
+    },
+  };
+}
+
+/** Thrown by a handler: the job is dead at once, whatever its retry budget. */
+export class NonRetryableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NonRetryableError';
+  }
+}
+
+/** Thrown by a handler: retry this job after `delayMs` instead of the backoff. */
+export class RetryAfterError extends Error {
+  constructor(
+    readonly delayMs: number,
+    message = `retry after ${delayMs} ms`,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RetryAfterError';
+  }
+}
+
+/**
+ * Thrown by the runtime (or a handler) when a job cannot run now for reasons
+ * that are not its fault (an open circuit breaker): it is put back after
+ * `delayMs` without using an attempt.
+ */
+export class DeferError extends Error {
+  constructor(
+    readonly delayMs: number,
+    readonly reason: string,
+  ) {
+    super(`deferred for ${delayMs} ms: ${reason}`);
+    this.name = 'DeferError';
+  }
+}
+
+/** An attempt ran past its timeout. */
+export class JobTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`);
+    this.name = 'JobTimeoutError';
+  }
+}
