@@ -1,0 +1,26 @@
+import { createRequire } from 'node:module';
+import type * as ClientS3 from '@aws-sdk/client-s3';
+import type * as LibStorage from '@aws-sdk/lib-storage';
+
+/** The AWS SDK modules the S3 driver uses. */
+export interface S3Sdk {
+  s3: typeof ClientS3;
+  storage: typeof LibStorage;
+}
+
+const requireCjs = createRequire(import.meta.url);
+let cached: S3Sdk | undefined;
+
+/**
+ * Loads the AWS SDK lazily (file-only deployments never pay for it) through `require`, i.e.
+ * its CommonJS build. Bundler-style resolvers that prefer the `module` field (such as this
+ * repo's vitest config) would otherwise pick `dist-es`, whose extensionless imports plain
+ * Node cannot load.
+ */
+export function loadS3Sdk(): S3Sdk {
+  cached ??= {
+    s3: requireCjs('@aws-sdk/client-s3') as typeof ClientS3,
+    storage: requireCjs('@aws-sdk/lib-storage') as typeof LibStorage,
+  };
+  return cached;
+}
