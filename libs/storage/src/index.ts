@@ -53,3 +53,13 @@ export type { FileStoreOptions } from './file-store.js';
 export type { TempFileInfo, PartialUploadInfo, OrphanDataInfo } from './file-maintenance.js';
 export { S3ObjectStore } from './s3-store.js';
 export type { S3StoreOptions } from './s3-store.js';
+export { openTopology, openNode, parseTopologyConfig, loadTopologyFile } from './topology.js';
+export type {
+  Topology,
+  TopologyConfig,
+  TopologyConfigInput,
+  NodeConfig,
+  BucketPlacementConfig,
+  OpenTopologyOptions,
+} from './topology.js';
+export { rendezvousReplicas, rendezvousScore } from './placement.js';

@@ -3,11 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { S3ObjectStore } from '../src/index.js';
-import { preferCjsBuilds, startS3TestServer, type S3TestServer } from '../src/testing.js';
+import { startS3TestServer, type S3TestServer } from '../src/testing.js';
 import { describeStoreContract } from './store-contract.js';
-
-// The root vitest config resolves with the `module` condition; see preferCjsBuilds.
-preferCjsBuilds();
 
 let server: S3TestServer;
 
