@@ -131,6 +131,11 @@ export class TypeDispatcher {
     const buf = this.#buffers.get(p) as JsMsg[];
     try {
       for await (const m of messages) {
+        if (this.#readers.get(p) !== messages) {
+          // Stopped while this message was in flight to us: hand it back.
+          m.nak();
+          continue;
+        }
         buf.push(m);
         this.pump();
         if (buf.length >= this.deps.opts.prefetch) {

@@ -134,8 +134,8 @@ describe('job_processing: worker runtime', () => {
     expect(job.result).toBe('fixed');
     expect(job.history.map((t) => t.state)).toEqual(['pending', 'dead', 'pending', 'succeeded']);
     expect((await q.listDeadLetters({ type: 'fixable' })).deadLetters).toHaveLength(0);
-    const id2 = await q.schedule('fixable', {});
     fail = true;
+    const id2 = await q.schedule('fixable', {});
     await waitForState(q, id2, ['dead']);
     expect(await q.purgeDeadLetters('fixable')).toBe(1);
   });
