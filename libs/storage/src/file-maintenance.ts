@@ -185,7 +185,7 @@ export class FileMaintenance {
         const names = await fs.readdir(dir).catch(() => [] as string[]);
         let bytes = 0;
         let parts = 0;
-        let lastActivity = record?.initiated ?? 0;
+        let lastActivity = 0;
         for (const name of names) {
           const st = await fs.stat(path.join(dir, name)).catch(() => undefined);
           if (!st) continue;
@@ -195,6 +195,7 @@ export class FileMaintenance {
             bytes += st.size;
           }
         }
+        if (lastActivity === 0) lastActivity = record?.initiated ?? 0;
         out.push({
           uploadId,
           bucket: record?.bucket ?? '',
