@@ -1,0 +1,35 @@
+/** What the bench parent and its child processes say to each other over IPC. */
+import type { Backend, BenchPriority, SystemName } from './systems/types.js';
+
+export type ChildConfig =
+  | { role: 'producer'; system: SystemName; backend: Backend }
+  | {
+      role: 'worker';
+      system: SystemName;
+      backend: Backend;
+      concurrency: number;
+      handler: 'noop' | 'sleep' | 'hold';
+      sleepMs?: number;
+      /** What latency to sample: every job's start, probe jobs only, lateness, or nothing. */
+      record: 'none' | 'start' | 'probe' | 'late';
+    };
+
+export type ProducerTask =
+  | { kind: 'single'; n: number; concurrency: number; priority?: BenchPriority }
+  | { kind: 'bulk'; n: number; chunk: number; priority?: BenchPriority }
+  | { kind: 'paced'; rate: number; durationMs: number; inFlightCap: number }
+  | { kind: 'probes'; count: number; intervalMs: number; priority: BenchPriority }
+  | { kind: 'delayed'; n: number; chunk: number; leadMs: number; spreadMs: number };
+
+export type ParentCommand =
+  | { cmd: 'task'; task: ProducerTask }
+  | { cmd: 'report' }
+  | { cmd: 'release' }
+  | { cmd: 'close' }
+  | { cmd: 'exit' };
+
+export type ChildEvent =
+  | { ev: 'ready' }
+  | { ev: 'progress'; done: number; started: number; inFlight: number; lastDoneAt: number }
+  | { ev: 'result'; data: Record<string, number>; samples?: number[] }
+  | { ev: 'error'; message: string };

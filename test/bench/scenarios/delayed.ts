@@ -1,0 +1,78 @@
+/**
+ * Scenario 5: lateness of delayed jobs while many are pending. The producer
+ * enqueues `delayedJobs` jobs due over `delayedSpreadMs`, starting
+ * `delayedLeadMs` from now; the worker records, for each, its start minus its
+ * due time (wall clock). rustfs-workers needs its scheduler service to release
+ * due jobs; raw JetStream 2.9 has no delayed delivery.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnService, type ServiceProcess } from '@rfw/testkit';
+import { latencySummary, pairValues } from '../stats.js';
+import { withRun } from './scope.js';
+import type { RunContext, Scenario } from './types.js';
+
+const SCHEDULER_ENTRY = join('services', 'scheduler', 'src', 'main.ts');
+
+const schedulerPath = (ctx: RunContext): string => join(ctx.root, SCHEDULER_ENTRY);
+
+export const delayedScenario: Scenario = {
+  id: 'delayed',
+  title: '5. Delayed jobs: lateness with many pending',
+  systems: ['rfw', 'bullmq'],
+  metrics: [
+    { key: 'p50', label: 'lateness p50', unit: 'ms', better: 'lower' },
+    { key: 'p99', label: 'lateness p99', unit: 'ms', better: 'lower' },
+    { key: 'max', label: 'lateness max', unit: 'ms', better: 'lower' },
+  ],
+  unavailable(system, ctx) {
+    if (system === 'rfw' && !existsSync(schedulerPath(ctx))) {
+      return `the scheduler service (${SCHEDULER_ENTRY}) does not exist yet`;
+    }
+    return undefined;
+  },
+  async run(system, ctx) {
+    const s = ctx.sizes;
+    return withRun(system, ctx, async (run) => {
+      let scheduler: ServiceProcess | undefined;
+      try {
+        if (system === 'rfw') {
+          scheduler = spawnService(schedulerPath(ctx), {
+            cwd: ctx.root,
+            env: {
+              NATS_URL: run.backend.natsUrl,
+              RFW_PREFIX: run.backend.prefix,
+              // The ready line is logged at info.
+              LOG_LEVEL: 'info',
+              HTTP_PORT: '0',
+            },
+          });
+          await scheduler.waitForLine(/service ready/, 60_000);
+        }
+        const worker = await run.worker({
+          concurrency: s.workerConcurrency,
+          handler: 'noop',
+          record: 'late',
+        });
+        const producer = await run.producer();
+        await producer.task({
+          kind: 'delayed',
+          n: s.delayedJobs,
+          chunk: s.bulkChunk,
+          leadMs: s.delayedLeadMs,
+          spreadMs: s.delayedSpreadMs,
+        });
+        await worker.waitFor(
+          `${s.delayedJobs} delayed jobs done`,
+          (p) => p.done >= s.delayedJobs,
+          s.delayedLeadMs + s.delayedSpreadMs + 60_000,
+        );
+        const { samples } = await worker.report();
+        const l = latencySummary(pairValues(samples, () => true));
+        return { p50: l.p50, p99: l.p99, max: l.max };
+      } finally {
+        await scheduler?.kill('SIGKILL');
+      }
+    });
+  },
+};

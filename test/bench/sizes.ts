@@ -1,0 +1,86 @@
+/** Scenario sizes: the full run, and `--quick` (a smoke run in well under a minute). */
+
+export interface Sizes {
+  repeats: number;
+  enqueueSingle: number;
+  enqueueSingleConcurrency: number;
+  enqueueBulk: number;
+  bulkChunk: number;
+  e2eJobs: number;
+  workerConcurrency: number;
+  latencyRates: readonly number[];
+  latencyDurationMs: number;
+  /** Samples enqueued in this first stretch of a latency run are dropped (same rule for all). */
+  latencyWarmupMs: number;
+  priorityBacklog: number;
+  priorityProbes: number;
+  priorityProbeIntervalMs: number;
+  priorityWorkerConcurrency: number;
+  delayedJobs: number;
+  delayedLeadMs: number;
+  delayedSpreadMs: number;
+  scalingProcesses: readonly number[];
+  scalingJobsPerProcess: number;
+  scalingConcurrency: number;
+  scalingSleepMs: number;
+  memoryInFlight: number;
+  memoryIdleSettleMs: number;
+  listingRecords: number;
+  listingCalls: number;
+}
+
+export const FULL: Sizes = {
+  repeats: 3,
+  enqueueSingle: 20_000,
+  enqueueSingleConcurrency: 64,
+  enqueueBulk: 50_000,
+  bulkChunk: 1000,
+  e2eJobs: 100_000,
+  workerConcurrency: 100,
+  latencyRates: [2000, 5000],
+  latencyDurationMs: 10_000,
+  latencyWarmupMs: 1000,
+  priorityBacklog: 100_000,
+  priorityProbes: 50,
+  priorityProbeIntervalMs: 40,
+  priorityWorkerConcurrency: 10,
+  delayedJobs: 10_000,
+  delayedLeadMs: 5000,
+  delayedSpreadMs: 10_000,
+  scalingProcesses: [1, 2, 4],
+  scalingJobsPerProcess: 1000,
+  scalingConcurrency: 10,
+  scalingSleepMs: 50,
+  memoryInFlight: 10_000,
+  memoryIdleSettleMs: 2000,
+  listingRecords: 1_000_000,
+  listingCalls: 20,
+};
+
+export const QUICK: Sizes = {
+  repeats: 1,
+  enqueueSingle: 500,
+  enqueueSingleConcurrency: 64,
+  enqueueBulk: 1000,
+  bulkChunk: 500,
+  e2eJobs: 1000,
+  workerConcurrency: 100,
+  latencyRates: [2000, 5000],
+  latencyDurationMs: 1500,
+  latencyWarmupMs: 1000,
+  priorityBacklog: 3000,
+  priorityProbes: 5,
+  priorityProbeIntervalMs: 20,
+  priorityWorkerConcurrency: 10,
+  delayedJobs: 300,
+  delayedLeadMs: 1000,
+  delayedSpreadMs: 500,
+  scalingProcesses: [1, 2, 4],
+  scalingJobsPerProcess: 40,
+  scalingConcurrency: 10,
+  scalingSleepMs: 50,
+  memoryInFlight: 500,
+  memoryIdleSettleMs: 200,
+  listingRecords: 5000,
+  listingCalls: 3,
+};
