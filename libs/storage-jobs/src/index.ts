@@ -1,0 +1,19 @@
+/**
+ * @rfw/storage-jobs: job types and payload schemas of the built-in storage
+ * workers (replication, replication-resync, healing, cleanup, indexing, metrics).
+ *
+ * @example
+ * ```ts
+ * await queue.schedule(StorageJobType.Healing, HealingPayload.parse({ scope: 'bucket', bucket: 'photos', deep: true }), { priority: 'high' });
+ * ```
+ */
+export {
+  StorageJobType,
+  ReplicationPayload,
+  ReplicationResyncPayload,
+  HealingPayload,
+  CleanupPayload,
+  IndexingPayload,
+  MetricsPayload,
+} from './payloads.js';
+export { notifyIndexer } from './index-change.js';
