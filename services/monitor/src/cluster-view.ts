@@ -1,0 +1,231 @@
+/**
+ * One consistent read of the cluster: queue counts (from `JobQueue.statistics()`),
+ * every node heartbeat with its health, the leaders, and the paused types.
+ * The monitor refreshes it on a timer; metrics, alerts, the API and the
+ * dashboard all read the same snapshot.
+ */
+import { Kvm, type KV } from '@nats-io/kv';
+import {
+  decodeJson,
+  type CoreContext,
+  type JobQueue,
+  type NodeHeartbeat,
+  type QueueStats,
+  type Statistics,
+} from '@rfw/core';
+
+/** A node's heartbeat and what the monitor makes of it. */
+export interface NodeView extends NodeHeartbeat {
+  /**
+   * `up`: heard from within 3 heartbeat periods; `missing`: silent longer
+   * than that; `down`: silent longer than the `workerDownThreshold`.
+   */
+  status: 'up' | 'missing' | 'down';
+  /** ms since its last heartbeat. */
+  silentMs: number;
+}
+
+/** The holder of a leader role, read from the `<prefix>_leader` bucket. */
+export interface LeaderView {
+  role: string;
+  holder: string;
+  /** KV revision of the lease (changes on every renewal). */
+  revision: number;
+  /** ms since the epoch, by the holder's clock. */
+  acquiredAt?: number;
+  renewedAt?: number;
+  expiresAt?: number;
+  /** The holder's lease looks expired by this monitor's clock (informational). */
+  expired: boolean;
+}
+
+/** The seed's `getMetrics()` figures, for the cluster or one type. */
+export interface JobMetrics {
+  /** Delivered and not yet acknowledged: running, or waiting for a retry (`running` in statistics). */
+  activeJobs: number;
+  /** Jobs that succeeded, over the events retention (`succeeded`). */
+  completedJobs: number;
+  /** Jobs that failed for good, dead-lettered, over the events retention (`dead`). */
+  failedJobs: number;
+  /** Jobs in the queue stream: waiting plus in flight (`queueSize`). */
+  queueSize: number;
+  /** Live worker nodes (running this type, for a type). */
+  workerCount: number;
+  /** Waiting for a worker (`pending`). */
+  pending: number;
+  /** Scheduled for later (`delayed`). */
+  delayed: number;
+  /** Failed attempts, retries and deaths (`failed`). */
+  failedAttempts: number;
+  cancelled: number;
+  /** Dead letters waiting in the DLQ (`dlq`). */
+  dlq: number;
+}
+
+export interface MonitorMetrics extends JobMetrics {
+  byType: Record<string, JobMetrics>;
+  /** ms since the epoch. */
+  generatedAt: number;
+}
+
+export interface ClusterSnapshot {
+  /** ms since the epoch. */
+  at: number;
+  statistics: Statistics;
+  metrics: MonitorMetrics;
+  /** Every heartbeat in the nodes bucket (live or not), by node id. */
+  nodes: NodeView[];
+  leaders: LeaderView[];
+  paused: string[];
+}
+
+function jobMetrics(s: QueueStats, workerCount: number): JobMetrics {
+  return {
+    activeJobs: s.running,
+    completedJobs: s.succeeded,
+    failedJobs: s.dead,
+    queueSize: s.queueSize,
+    workerCount,
+    pending: s.pending,
+    delayed: s.delayed,
+    failedAttempts: s.failed,
+    cancelled: s.cancelled,
+    dlq: s.dlq,
+  };
+}
+
+/** `getMetrics()` figures from statistics and the live nodes. */
+export function deriveMetrics(stats: Statistics, nodes: readonly NodeView[]): MonitorMetrics {
+  const live = nodes.filter((n) => n.status === 'up' && n.types.length > 0);
+  const byType: Record<string, JobMetrics> = {};
+  const types = new Set([...Object.keys(stats.byType), ...live.flatMap((n) => n.types)]);
+  for (const type of [...types].sort()) {
+    const t = stats.byType[type]?.total;
+    const workers = live.filter((n) => n.types.includes(type)).length;
+    byType[type] = t
+      ? jobMetrics(t, workers)
+      : jobMetrics(
+          {
+            pending: 0,
+            delayed: 0,
+            running: 0,
+            succeeded: 0,
+            failed: 0,
+            retrying: 0,
+            dead: 0,
+            cancelled: 0,
+            queueSize: 0,
+            dlq: 0,
+          },
+          workers,
+        );
+  }
+  return { ...jobMetrics(stats.total, live.length), byType, generatedAt: stats.generatedAt };
+}
+
+/** Every heartbeat in the nodes bucket, judged against `now`. */
+export async function readNodes(
+  kv: KV,
+  downAfterMs: number | undefined,
+  now = Date.now(),
+): Promise<NodeView[]> {
+  const keys: string[] = [];
+  for await (const k of await kv.keys()) keys.push(k);
+  const out: NodeView[] = [];
+  await Promise.all(
+    keys.map(async (k) => {
+      const e = await kv.get(k);
+      if (!e || e.operation !== 'PUT') return;
+      let hb: NodeHeartbeat;
+      try {
+        hb = decodeJson<NodeHeartbeat>(e.value);
+      } catch {
+        return;
+      }
+      if (typeof hb.at !== 'number' || typeof hb.nodeId !== 'string') return;
+      const silentMs = Math.max(0, now - hb.at);
+      const period = hb.heartbeatIntervalMs > 0 ? hb.heartbeatIntervalMs : 5000;
+      const status =
+        silentMs <= 3 * period
+          ? 'up'
+          : downAfterMs !== undefined && silentMs > downAfterMs
+            ? 'down'
+            : 'missing';
+      out.push({
+        ...hb,
+        types: Array.isArray(hb.types) ? hb.types : [],
+        roles: Array.isArray(hb.roles) ? hb.roles : [],
+        status,
+        silentMs,
+      });
+    }),
+  );
+  return out.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+}
+
+/** Opens a bucket that someone else creates; `undefined` while it does not exist. */
+export async function openExistingBucket(ctx: CoreContext, name: string): Promise<KV | undefined> {
+  try {
+    await ctx.jsm.streams.info(`KV_${name}`);
+  } catch {
+    return undefined;
+  }
+  return new Kvm(ctx.nc).open(name);
+}
+
+/** The lease holders of the leader bucket (written by `@rfw/cluster`'s `LeaderElection`). */
+export async function readLeaders(kv: KV | undefined, now = Date.now()): Promise<LeaderView[]> {
+  if (!kv) return [];
+  const keys: string[] = [];
+  for await (const k of await kv.keys()) keys.push(k);
+  const out: LeaderView[] = [];
+  await Promise.all(
+    keys.map(async (role) => {
+      const e = await kv.get(role);
+      if (!e || e.operation !== 'PUT') return;
+      let lease: Record<string, unknown>;
+      try {
+        lease = decodeJson<Record<string, unknown>>(e.value);
+      } catch {
+        return;
+      }
+      const holder = lease.holder ?? lease.leader ?? lease.nodeId;
+      if (typeof holder !== 'string') return;
+      const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+      const expiresAt = num(lease.expiresAt);
+      out.push({
+        role,
+        holder,
+        revision: e.revision,
+        acquiredAt: num(lease.acquiredAt),
+        renewedAt: num(lease.renewedAt),
+        expiresAt,
+        expired: expiresAt !== undefined && expiresAt < now,
+      });
+    }),
+  );
+  return out.sort((a, b) => a.role.localeCompare(b.role));
+}
+
+/** Read everything at once. */
+export async function readClusterView(
+  queue: JobQueue,
+  nodesKv: KV,
+  leaderKv: KV | undefined,
+  downAfterMs: number | undefined,
+): Promise<ClusterSnapshot> {
+  const [statistics, nodes, leaders, paused] = await Promise.all([
+    queue.statistics(),
+    readNodes(nodesKv, downAfterMs),
+    readLeaders(leaderKv),
+    queue.pausedTypes(),
+  ]);
+  return {
+    at: Date.now(),
+    statistics,
+    metrics: deriveMetrics(statistics, nodes),
+    nodes,
+    leaders,
+    paused,
+  };
+}

@@ -1,0 +1,16 @@
+/**
+ * The monitor service: `node services/monitor/dist/main.js` (or, in
+ * development, `node --conditions=source --import tsx services/monitor/src/main.ts`).
+ * Configuration comes from the environment; see `docs/monitor.md`.
+ */
+import { createLogger } from '@rfw/core';
+import { runMonitorService } from './service.js';
+
+const log = createLogger('monitor');
+try {
+  await runMonitorService({ log });
+} catch (err) {
+  log.fatal({ err }, 'monitor failed to start');
+  // Let pino flush before exiting.
+  setTimeout(() => process.exit(1), 50);
+}
