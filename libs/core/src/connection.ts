@@ -21,14 +21,45 @@ export interface ConnectOptions {
   nats?: Partial<ConnectionOptions>;
 }
 
+/**
+ * Credentials for the connection: written into a server URL
+ * (`nats://user:password@host:4222`, or `nats://token@host:4222`), which the
+ * NATS client itself ignores, or from `NATS_USER` + `NATS_PASSWORD` /
+ * `NATS_TOKEN`. URLs are returned without them.
+ */
+function splitCredentials(
+  servers: string[],
+  env: NodeJS.ProcessEnv,
+): { servers: string[]; auth: Partial<ConnectionOptions> } {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const clean = servers.map((s) => {
+    const m = /^([a-z][a-z0-9+.-]*:\/\/)([^@/]+)@(.+)$/i.exec(s);
+    if (!m) return s;
+    const [u = '', p] = (m[2] ?? '').split(':');
+    user ??= decodeURIComponent(u);
+    pass ??= p === undefined ? undefined : decodeURIComponent(p);
+    return `${m[1]}${m[3]}`;
+  });
+  if (user !== undefined) {
+    return { servers: clean, auth: pass === undefined ? { token: user } : { user, pass } };
+  }
+  if (env.NATS_USER)
+    return { servers: clean, auth: { user: env.NATS_USER, pass: env.NATS_PASSWORD ?? '' } };
+  if (env.NATS_TOKEN) return { servers: clean, auth: { token: env.NATS_TOKEN } };
+  return { servers: clean, auth: {} };
+}
+
 /** Connect with reconnects forever: a job system should ride out broker restarts. */
 export async function connectNats(opts: ConnectOptions = {}): Promise<NatsConnection> {
-  const servers = opts.servers ?? defaultServers();
+  const list = opts.servers ?? defaultServers();
+  const { servers, auth } = splitCredentials(Array.isArray(list) ? list : [list], process.env);
   return connect({
-    servers,
+    servers: Array.isArray(list) ? servers : servers[0],
     name: opts.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    ...auth,
     ...opts.nats,
   });
 }

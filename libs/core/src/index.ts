@@ -45,7 +45,7 @@ export {
 } from './wire.js';
 export type { JobEnvelope, DecodeResult, JobEvent, JobRecordWire } from './wire.js';
 export { provisionCore, ensureStream, ensureBucket } from './provision.js';
-export type { ProvisionOptions } from './provision.js';
+export type { ProvisionOptions, DriftPolicy } from './provision.js';
 export { RecordStore, addTransition, newRecord, isCasConflict } from './records.js';
 export type { VersionedJob } from './records.js';
 export { connectNats, defaultServers } from './connection.js';

@@ -152,6 +152,7 @@ export class JobQueue implements AsyncDisposable {
       timeoutMs: job.timeoutMs,
       createdAt: job.createdAt,
       runAt: delayed ? job.runAt : undefined,
+      backoff: job.backoff,
     });
     let ack;
     try {
@@ -172,6 +173,7 @@ export class JobQueue implements AsyncDisposable {
           timeoutMs: job.timeoutMs,
           createdAt: job.createdAt,
           runAt: job.runAt,
+          backoff: job.backoff,
           location: { stream: ack.stream, seq: ack.seq },
         },
         state,
@@ -275,6 +277,7 @@ export class JobQueue implements AsyncDisposable {
       maxRetries: job.maxRetries,
       timeoutMs: job.timeoutMs,
       createdAt: job.createdAt,
+      backoff: job.backoff,
     });
     let body = encodeJson(job.payload);
     let publishSubject = subject;

@@ -50,6 +50,8 @@ export interface Job<P = unknown> {
   maxRetries: number;
   /** Per-attempt timeout in ms. */
   timeoutMs: number;
+  /** Retry backoff for this job, overriding its type's. */
+  backoff?: JobBackoff;
   /** Attempts started so far (counted by the runtime, not the broker). */
   attempts: number;
   /** ms since the epoch. */
@@ -67,6 +69,13 @@ export interface Job<P = unknown> {
   history: JobTransition[];
   /** Where the job's message currently sits, while pending or delayed. */
   location?: { stream: string; seq: number };
+}
+
+/** Retry delay = min(capMs, baseMs * factor^(retry-1)), with full jitter. */
+export interface JobBackoff {
+  baseMs: number;
+  factor: number;
+  capMs: number;
 }
 
 /** Limits on user-visible names. */

@@ -30,9 +30,17 @@ export interface ProvisionOptions {
   eventsMaxAgeMs?: number;
   /** How long dead letters are kept, ms; 0 keeps them until purged. @default 0 */
   dlqMaxAgeMs?: number;
-  /** What to do when an existing resource differs: update it, or throw. @default 'update' */
-  onDrift?: 'update' | 'error';
+  /**
+   * What to do when an existing resource differs: update it, throw, or leave
+   * it as it is (`ignore`: for admin clients such as the CLI, which create
+   * what is missing but must not rewrite an installation's settings).
+   * @default 'update'
+   */
+  onDrift?: DriftPolicy;
 }
+
+/** See `ProvisionOptions.onDrift`. */
+export type DriftPolicy = 'update' | 'error' | 'ignore';
 
 type Wanted = Partial<StreamConfig> & { name: string };
 
@@ -47,7 +55,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 export async function ensureStream(
   jsm: JetStreamManager,
   wanted: Wanted,
-  onDrift: 'update' | 'error' = 'update',
+  onDrift: DriftPolicy = 'update',
 ): Promise<void> {
   let current: StreamConfig;
   try {
@@ -66,6 +74,7 @@ export async function ensureStream(
       throw err;
     }
   }
+  if (onDrift === 'ignore') return;
   const drift: string[] = [];
   for (const [field, value] of Object.entries(wanted)) {
     if (field === 'name') continue;
@@ -102,7 +111,7 @@ export async function ensureBucket(
   jsm: JetStreamManager,
   name: string,
   opts: { history?: number; ttlMs?: number; replicas?: number },
-  onDrift: 'update' | 'error' = 'update',
+  onDrift: DriftPolicy = 'update',
 ): Promise<KV> {
   const kvm = new Kvm(nc);
   const kv = await kvm.create(name, {

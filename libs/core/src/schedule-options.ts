@@ -3,7 +3,7 @@
  * Every check names the offending field in a `JobValidationError`.
  */
 import { JobValidationError } from './errors.js';
-import { DEFAULTS, LIMITS, PRIORITIES, type Priority } from './job.js';
+import { DEFAULTS, LIMITS, PRIORITIES, type JobBackoff, type Priority } from './job.js';
 
 export interface ScheduleOptions {
   /** @default 'normal' */
@@ -16,6 +16,8 @@ export interface ScheduleOptions {
   maxRetries?: number;
   /** Per-attempt timeout, ms. @default 300000 (the worker's `jobTimeout` when unset on both) */
   timeout?: number;
+  /** Retry backoff for this job (ms), overriding its type's; unset fields keep the type's. */
+  backoff?: Partial<JobBackoff>;
   /**
    * The job id and idempotency key: scheduling the same id again while the
    * job exists enqueues nothing. Letters, digits, `-`, `_`; at most 128.
@@ -35,6 +37,7 @@ export interface CompiledJob {
   createdAt: number;
   runAt: number;
   explicitId: boolean;
+  backoff?: JobBackoff;
 }
 
 const enc = new TextEncoder();
@@ -154,6 +157,17 @@ export function compileSchedule(
     opts.timeout === undefined
       ? DEFAULTS.timeoutMs
       : intInRange('timeout', opts.timeout, 1, 7 * 24 * 3600_000);
+  let backoff: JobBackoff | undefined;
+  if (opts.backoff !== undefined) {
+    const b = { baseMs: 1000, factor: 2, capMs: 300_000, ...opts.backoff };
+    if (!(Number.isFinite(b.baseMs) && b.baseMs > 0))
+      throw new JobValidationError('backoff.baseMs', 'must be > 0');
+    if (!(Number.isFinite(b.factor) && b.factor >= 1))
+      throw new JobValidationError('backoff.factor', 'must be >= 1');
+    if (!(Number.isFinite(b.capMs) && b.capMs >= b.baseMs))
+      throw new JobValidationError('backoff.capMs', 'must be >= baseMs');
+    backoff = b;
+  }
   const explicitId = opts.id !== undefined;
   const id = explicitId ? validateId(opts.id) : generateJobId(now);
   return {
@@ -167,5 +181,6 @@ export function compileSchedule(
     createdAt: now,
     runAt,
     explicitId,
+    backoff,
   };
 }

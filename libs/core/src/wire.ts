@@ -4,7 +4,7 @@
  * documented in `docs/wire-format.md`. Units are in the header names.
  */
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
-import { LIMITS, PRIORITIES, type Job, type Priority } from './job.js';
+import { LIMITS, PRIORITIES, type Job, type JobBackoff, type Priority } from './job.js';
 import type { Names } from './names.js';
 
 /** Wire format version carried in `Rfw-Version`. */
@@ -25,6 +25,8 @@ export const Hdr = {
   RunAt: 'Rfw-Run-At',
   /** Attempts already used, on a republished job. */
   Attempts: 'Rfw-Attempts',
+  /** Per-job retry backoff: `<baseMs>,<factor>,<capMs>`, e.g. `500,2,60000`. */
+  Backoff: 'Rfw-Backoff',
   /** On DLQ messages: why the job is dead. */
   DeadReason: 'Rfw-Dead-Reason',
   /** On DLQ messages: the subject the job was consumed from. */
@@ -44,6 +46,7 @@ export interface JobEnvelope {
   createdAt?: number;
   runAt?: number;
   attempts: number;
+  backoff?: JobBackoff;
 }
 
 export type DecodeResult =
@@ -118,6 +121,15 @@ export function decodeJobMessage(
   if (typeof runAt === 'string') return bad(runAt);
   const attempts = intHeader(h, Hdr.Attempts, 0, 1_000_000);
   if (typeof attempts === 'string') return bad(attempts);
+  let backoff: JobBackoff | undefined;
+  const rawBackoff = h?.get(Hdr.Backoff);
+  if (rawBackoff) {
+    backoff = parseBackoff(rawBackoff);
+    if (!backoff)
+      return bad(
+        `header ${Hdr.Backoff} must be "<baseMs>,<factor>,<capMs>": ${JSON.stringify(rawBackoff.slice(0, 64))}`,
+      );
+  }
   if (data.length === 0) return bad('empty body: the body must be the JSON payload');
   let payload: unknown;
   try {
@@ -137,8 +149,18 @@ export function decodeJobMessage(
       createdAt,
       runAt,
       attempts: attempts ?? 0,
+      backoff,
     },
   };
+}
+
+/** Parse `<baseMs>,<factor>,<capMs>`; undefined when malformed. */
+export function parseBackoff(raw: string): JobBackoff | undefined {
+  const parts = raw.split(',').map((x) => Number(x.trim()));
+  if (parts.length !== 3 || parts.some((n) => !Number.isFinite(n))) return undefined;
+  const [baseMs, factor, capMs] = parts as [number, number, number];
+  if (!(baseMs > 0 && factor >= 1 && capMs >= baseMs)) return undefined;
+  return { baseMs, factor, capMs };
 }
 
 /** Headers for publishing a job. */
@@ -150,6 +172,7 @@ export function encodeJobHeaders(job: {
   createdAt: number;
   runAt?: number;
   attempts?: number;
+  backoff?: JobBackoff;
 }): MsgHdrs {
   const h = natsHeaders();
   h.set(Hdr.JobId, job.id);
@@ -159,6 +182,8 @@ export function encodeJobHeaders(job: {
   h.set(Hdr.CreatedAt, String(job.createdAt));
   if (job.runAt !== undefined) h.set(Hdr.RunAt, String(job.runAt));
   if (job.attempts) h.set(Hdr.Attempts, String(job.attempts));
+  if (job.backoff)
+    h.set(Hdr.Backoff, `${job.backoff.baseMs},${job.backoff.factor},${job.backoff.capMs}`);
   h.set(Hdr.ContentType, 'application/json');
   return h;
 }

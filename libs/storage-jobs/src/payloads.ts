@@ -67,10 +67,13 @@ export const HealingPayload = z
           message: `${field} is required for scope ${p.scope}`,
         });
     };
-    if (p.scope === 'object') (need('bucket'), need('key'));
-    if (p.scope === 'prefix') (need('bucket'), need('prefix'));
-    if (p.scope === 'bucket') need('bucket');
-    if (p.scope === 'node') need('node');
+    const required = {
+      object: ['bucket', 'key'],
+      prefix: ['bucket', 'prefix'],
+      bucket: ['bucket'],
+      node: ['node'],
+    } as const;
+    for (const f of required[p.scope]) need(f);
   });
 export type HealingPayload = z.infer<typeof HealingPayload>;
 

@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { freePorts } from './ports.js';
 
 export const INSTALL_HINT =
@@ -195,7 +196,34 @@ export class NatsCluster {
         ),
       ),
     );
-    return new NatsCluster(servers);
+    const cluster = new NatsCluster(servers);
+    await cluster.waitForJetStream(opts.readyTimeoutMs ?? 30_000);
+    return cluster;
+  }
+
+  /** Resolve once every node answers JetStream API requests (a meta leader exists). */
+  async waitForJetStream(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const s of this.servers) {
+      if (!s.running) continue;
+      const nc = await connect({ servers: s.url });
+      try {
+        for (;;) {
+          try {
+            const r = await nc.request('$JS.API.INFO', '', { timeout: 1000 });
+            const body = JSON.parse(new TextDecoder().decode(r.data)) as { error?: unknown };
+            if (!body.error) break;
+          } catch {
+            // no meta leader yet
+          }
+          if (Date.now() > deadline)
+            throw new Error(`JetStream cluster not ready after ${timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        await nc.close();
+      }
+    }
   }
 
   async stop(): Promise<void> {

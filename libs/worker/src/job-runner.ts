@@ -202,6 +202,7 @@ async function attempt(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<vo
         createdAt: env.createdAt ?? msg.info.timestampNanos / 1e6,
         runAt: env.runAt ?? env.createdAt ?? Date.now(),
         attempts: env.attempts,
+        backoff: env.backoff,
         location: { stream: core.names.jobsStream, seq: msg.seq },
       },
       'pending',
@@ -421,7 +422,9 @@ async function attempt(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<vo
         await finishDead(deps, msg, job, attemptNo, why, outcome.error);
         return;
       }
-      const delay = outcome.retryAfterMs ?? backoffDelay(attemptNo, spec.backoff);
+      const delay =
+        outcome.retryAfterMs ??
+        backoffDelay(attemptNo, job.backoff ? { ...spec.backoff, ...job.backoff } : spec.backoff);
       const at = Date.now();
       const next = addTransition(
         { ...job, attempts: attemptNo, lastError: outcome.error, workerId: opts.workerId },

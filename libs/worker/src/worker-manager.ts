@@ -14,6 +14,7 @@ import {
   connectNats,
   createLogger,
   decodeJson,
+  encodeJson,
   openContext,
   pausedKey,
   ConfigError,
@@ -160,9 +161,22 @@ export class WorkerManager implements AsyncDisposable {
         core: this.core,
         opts: this.opts,
         metrics: this.metrics,
-        breakers: new Breakers(this.opts.breaker, this.metrics, (e) =>
-          this.log.info({ breaker: e.key, type: e.type, state: e.state }, 'circuit breaker state'),
-        ),
+        breakers: new Breakers(this.opts.breaker, this.metrics, (e) => {
+          this.log.info({ breaker: e.key, type: e.type, state: e.state }, 'circuit breaker state');
+          // Breaker changes are events too: <prefix>.events.<type>.all.breaker
+          if (!this.core.nc.isClosed()) {
+            this.core.nc.publish(
+              `${this.core.names.prefix}.events.${e.type}.all.breaker`,
+              encodeJson({
+                type: e.type,
+                key: e.key,
+                state: e.state,
+                workerId: this.opts.workerId,
+                at: Date.now(),
+              }),
+            );
+          }
+        }),
         log: this.log,
         running: this.#running,
       };

@@ -55,6 +55,31 @@ describe('job_processing: worker runtime', () => {
     expect(dlq.deadLetters[0]?.reason).toContain('failed 4 attempts');
   });
 
+  it('uses a per-job backoff over the type default', async () => {
+    const q = await h.queue();
+    const times: number[] = [];
+    await h.manager([
+      defineWorker(
+        'perjob',
+        async () => {
+          times.push(Date.now());
+          if (times.length < 3) throw new Error('again');
+        },
+        { backoff: { baseMs: 5000, jitter: 'none' } },
+      ),
+    ]);
+    // Full jitter on the job's own backoff: each wait is at most min(cap, base * 2^(n-1)).
+    const id = await q.schedule(
+      'perjob',
+      {},
+      { maxRetries: 3, backoff: { baseMs: 100, factor: 2, capMs: 150 } },
+    );
+    const job = await waitForState(q, id, ['succeeded']);
+    expect(job.backoff).toEqual({ baseMs: 100, factor: 2, capMs: 150 });
+    const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+    expect(gaps.every((g) => g < 1500)).toBe(true);
+  });
+
   it('dead-letters at once on a non-retryable error, and retries after a RetryAfterError delay', async () => {
     const q = await h.queue();
     let calls = 0;
