@@ -43,3 +43,5 @@ export type { ServiceDef, ServicePlan } from './services.js';
 export { demoJobs, prepareDemoStore, scheduleDemoJobs, DEMO_BUCKETS } from './demo.js';
 export type { DemoJob, DemoStore } from './demo.js';
 export { isPortFree, anyFreePort } from './ports.js';
+export { ROLES, permissionsFor, renderAccountsConf, passwordVar } from './nats-permissions.js';
+export type { Permissions, RoleSpec } from './nats-permissions.js';
