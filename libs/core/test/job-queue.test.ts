@@ -3,6 +3,7 @@ import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, AckPolicy } from '@nats-io/jetstream';
 import { NatsServer } from '@rfw/testkit';
 import {
+  ConnectionLostError,
   InvalidStateError,
   JobNotFoundError,
   JobQueue,
@@ -236,6 +237,22 @@ describe('job_processing: durability', () => {
       const first = results[0] as { id: string };
       expect((await after.get(first.id))?.state).toBe('pending');
       await after.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('job_processing: connection loss', () => {
+  it('throws ConnectionLostError when the broker is gone, and after close()', async () => {
+    const server = await NatsServer.start();
+    try {
+      const queue = await JobQueue.connect({ servers: server.url, prefix: 'lost' });
+      await server.kill();
+      const err = await queue.schedule('t', { a: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConnectionLostError);
+      await queue.close();
+      await expect(queue.schedule('t', {})).rejects.toBeInstanceOf(ConnectionLostError);
     } finally {
       await server.stop();
     }
