@@ -31,7 +31,7 @@ export const SupervisorEnv = z.object({
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   /** Create the demo store and schedule demo jobs and sweeps. */
   RFW_DEMO: flag.default(true),
-  /** Only these services (comma-separated), e.g. `monitor,worker-healing`. */
+  /** Only these services (comma-separated), e.g. `monitor,worker-healing`; `none` for the broker alone. */
   RFW_SERVICES: z.string().optional(),
   /** `pretty` (coloured, one line per record) or `json` (the children's JSON lines, as they are). */
   RFW_LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
@@ -78,7 +78,10 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   root = findRepoRoot(),
 ): SupervisorConfig {
-  const r = SupervisorEnv.safeParse(env);
+  // An empty variable means unset (`NATS_URL= npm start`).
+  const r = SupervisorEnv.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')),
+  );
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new ConfigError(String(issue?.path.join('.') || 'env'), issue?.message ?? 'invalid');
@@ -98,9 +101,12 @@ export function loadConfig(
     monitorPort: e.MONITOR_PORT ?? e.HTTP_PORT ?? 8080,
     httpHost: e.HTTP_HOST,
     demo: e.RFW_DEMO,
-    only: e.RFW_SERVICES?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    only:
+      e.RFW_SERVICES?.trim() === 'none'
+        ? []
+        : e.RFW_SERVICES?.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
     logFormat: e.RFW_LOG_FORMAT,
     stopGraceMs: e.RFW_STOP_GRACE_MS,
     restartBaseMs: e.RFW_RESTART_BASE_MS,

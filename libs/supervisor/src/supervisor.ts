@@ -44,6 +44,8 @@ export class Supervisor {
   #demo?: DemoStore;
   #startedAt = new Date().toISOString();
   #ready = false;
+  /** Set once this supervisor owns the data directory (and so its runtime.json). */
+  #ownsDataDir = false;
   #stopping?: Promise<number>;
   #stopped!: () => void;
   readonly #stoppedPromise = new Promise<void>((r) => (this.#stopped = r));
@@ -86,6 +88,7 @@ export class Supervisor {
       nats: 'nats-server',
       ...Object.fromEntries(this.#plan.run.map((s) => [s.name, serviceEntry(cfg.root, s.name)])),
     });
+    this.#ownsDataDir = true;
     if (orphans.length) this.log.warn('stopped processes left by a previous run', { orphans });
     for (const s of this.#plan.run) this.sink.reserveTag(s.name);
     const byReason = new Map<string, string[]>();
@@ -299,7 +302,7 @@ export class Supervisor {
   }
 
   private writeRuntime(): void {
-    if (this.#stopping || !this.#natsUrl) return;
+    if (this.#stopping || !this.#natsUrl || !this.#ownsDataDir) return;
     try {
       writeRuntime(this.config.dataDir, this.runtimeInfo());
     } catch (err) {
@@ -350,7 +353,7 @@ export class Supervisor {
         if (r === 'killed') this.log.warn('nats-server did not stop in time: killed');
         else if (r === 'clean') this.log.info('nats-server stopped');
       }
-      removeRuntime(this.config.dataDir);
+      if (this.#ownsDataDir) removeRuntime(this.config.dataDir);
       this.#state = 'stopped';
       this.log.info('stopped');
       this.#stopped();
@@ -364,7 +367,7 @@ export class Supervisor {
   kill(): void {
     for (const p of this.#children.values()) p.kill();
     this.#nats?.process.kill();
-    removeRuntime(this.config.dataDir);
+    if (this.#ownsDataDir) removeRuntime(this.config.dataDir);
   }
 
   /** Resolves once stop() has finished. */

@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@rfw/core';
+import {
+  formatLogLine,
+  loadConfig,
+  parseNatsLine,
+  planServices,
+  restartDelay,
+  serviceEnv,
+  SERVICES,
+  findRepoRoot,
+} from '@rfw/supervisor';
+
+const at = new Date(2026, 0, 1, 12, 0, 1).getTime();
+
+describe('integration: supervisor log stream', () => {
+  it('turns a pino line into one tagged, readable line', () => {
+    const line = JSON.stringify({
+      level: 40,
+      time: at,
+      pid: 7,
+      hostname: 'h',
+      service: 'worker-healing',
+      msg: 'job dead-lettered',
+      jobId: 'j1',
+      reason: 'max retries',
+      err: { type: 'TypeError', message: 'bad\nthing', stack: 'TypeError: bad\n  at x' },
+    });
+    expect(formatLogLine('worker-healing', line, { colour: false })).toBe(
+      '[worker-healing] 12:00:01 WARN job dead-lettered jobId=j1 reason="max retries" err="TypeError: bad\\nthing"',
+    );
+  });
+
+  it('keeps a line that is not JSON, tagged, and pads tags so messages line up', () => {
+    expect(formatLogLine('monitor', 'plain text  ', { colour: false, tagWidth: 10 }, at)).toBe(
+      '[monitor]    12:00:01 plain text',
+    );
+  });
+
+  it('colours the tag and level only when asked', () => {
+    const line = JSON.stringify({ level: 30, time: at, msg: 'hi' });
+    expect(formatLogLine('a', line, { colour: true })).toContain('\u001b[');
+    expect(formatLogLine('a', line, { colour: false })).not.toContain('\u001b[');
+  });
+
+  it('reads nats-server log lines', () => {
+    expect(parseNatsLine('[12] 2026/01/01 12:00:00.000000 [WRN] Plaintext passwords')).toEqual({
+      level: 'warn',
+      msg: 'Plaintext passwords',
+    });
+    expect(parseNatsLine('[12] 2026/01/01 12:00:00.000000 [INF] Server is ready').level).toBe(
+      'info',
+    );
+  });
+});
+
+describe('integration: supervisor policy', () => {
+  it('backs off exponentially with jitter, capped', () => {
+    const mid = (): number => 0.5;
+    expect(restartDelay(1, 500, 30_000, mid)).toBe(500);
+    expect(restartDelay(2, 500, 30_000, mid)).toBe(1000);
+    expect(restartDelay(4, 500, 30_000, mid)).toBe(4000);
+    expect(restartDelay(50, 500, 30_000, mid)).toBe(30_000);
+    expect(restartDelay(3, 500, 30_000, () => 0)).toBe(1600);
+    expect(restartDelay(3, 500, 30_000, () => 1)).toBe(2400);
+  });
+
+  it('reads its environment with defaults and names a bad variable', () => {
+    const root = findRepoRoot();
+    const c = loadConfig({}, root);
+    expect(c.monitorPort).toBe(8080);
+    expect(c.dataDir).toBe(join(root, '.data'));
+    expect(loadConfig({ HTTP_PORT: '9000' }, root).monitorPort).toBe(9000);
+    expect(loadConfig({ HTTP_PORT: '9000', MONITOR_PORT: '9001' }, root).monitorPort).toBe(9001);
+    expect(loadConfig({ NATS_URL: '' }, root).natsUrl).toBeUndefined();
+    expect(loadConfig({ RFW_SERVICES: 'none' }, root).only).toEqual([]);
+    expect(() => loadConfig({ MONITOR_PORT: 'eighty' }, root)).toThrow(ConfigError);
+    expect(() => loadConfig({ MONITOR_PORT: 'eighty' }, root)).toThrow(/MONITOR_PORT/);
+    expect(() => loadConfig({ RFW_PREFIX: 'Bad-Prefix' }, root)).toThrow(/prefix/);
+    expect(() => planServices(root, ['worker-nope'])).toThrow(/RFW_SERVICES/);
+  });
+
+  it('gives each service its environment: the monitor the dashboard port, the others any free port', () => {
+    const input = {
+      natsUrl: 'nats://127.0.0.1:1',
+      prefix: 'rfw',
+      httpHost: '127.0.0.1',
+      monitorPort: 8080,
+      topologyFile: '/t.json',
+    };
+    const base = { HTTP_PORT: '9999', MONITOR_PORT: '8080', PATH: '/bin' };
+    const monitor = serviceEnv(
+      SERVICES.find((s) => s.monitor)!,
+      input,
+      base,
+    );
+    const healing = serviceEnv(
+      SERVICES.find((s) => s.name === 'worker-healing')!,
+      input,
+      base,
+    );
+    expect(monitor.HTTP_PORT).toBe('8080');
+    expect(healing.HTTP_PORT).toBe('0');
+    expect(healing.TOPOLOGY_FILE).toBe('/t.json');
+    expect(healing.NATS_URL).toBe('nats://127.0.0.1:1');
+    expect(healing.MONITOR_PORT).toBeUndefined();
+    expect(healing.PATH).toBe('/bin');
+  });
+});
