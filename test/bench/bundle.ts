@@ -20,13 +20,19 @@ const externalDeps: Plugin = {
   },
 };
 
-/** Build the child bundle; resolves with its path and a function that removes it. */
+/**
+ * Build the child bundle; resolves with its entry file and a function that
+ * removes it. Each system's adapter is its own chunk, loaded on demand, so a
+ * worker process holds only its own system's code (this matters for RSS).
+ */
 export async function bundleChild(): Promise<{ file: string; remove: () => void }> {
   // Under test/dist (git-ignored) so that external imports resolve from the repo's node_modules.
-  const file = join(here, '..', 'dist', `bench-child-${process.pid}.mjs`);
+  const outdir = join(here, '..', 'dist', `bench-${process.pid}`);
   await build({
-    entryPoints: [join(here, 'child.ts')],
-    outfile: file,
+    entryPoints: { child: join(here, 'child.ts') },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -36,5 +42,8 @@ export async function bundleChild(): Promise<{ file: string; remove: () => void 
     logLevel: 'error',
     plugins: [externalDeps],
   });
-  return { file, remove: () => rmSync(file, { force: true }) };
+  return {
+    file: join(outdir, 'child.mjs'),
+    remove: () => rmSync(outdir, { recursive: true, force: true }),
+  };
 }

@@ -5,9 +5,6 @@
  * plain `node`, as production runs compiled JavaScript.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bullmqProducer, bullmqWorker } from './systems/bullmq.js';
-import { jetstreamProducer, jetstreamWorker } from './systems/jetstream.js';
-import { rfwProducer, rfwWorker } from './systems/rfw.js';
 import {
   monoNow,
   type Backend,
@@ -25,13 +22,29 @@ function send(ev: ChildEvent): void {
   process.send?.(ev);
 }
 
-function producerFor(system: SystemName, backend: Backend): Promise<Producer> {
-  if (system === 'rfw') return rfwProducer(backend);
-  if (system === 'bullmq') return bullmqProducer(backend);
-  return jetstreamProducer(backend);
+// Each system's client libraries load only in the processes of that system.
+async function producerFor(system: SystemName, backend: Backend): Promise<Producer> {
+  if (system === 'rfw') return (await import('./systems/rfw.js')).rfwProducer(backend);
+  if (system === 'bullmq') return (await import('./systems/bullmq.js')).bullmqProducer(backend);
+  return (await import('./systems/jetstream.js')).jetstreamProducer(backend);
 }
 
-const WORKERS = { rfw: rfwWorker, bullmq: bullmqWorker, jetstream: jetstreamWorker } as const;
+async function workerFor(
+  system: SystemName,
+  backend: Backend,
+  handler: Handler,
+  concurrency: number,
+): Promise<WorkerHandle> {
+  if (system === 'rfw') {
+    return (await import('./systems/rfw.js')).rfwWorker(backend, handler, { concurrency });
+  }
+  if (system === 'bullmq') {
+    return (await import('./systems/bullmq.js')).bullmqWorker(backend, handler, { concurrency });
+  }
+  return (await import('./systems/jetstream.js')).jetstreamWorker(backend, handler, {
+    concurrency,
+  });
+}
 
 /** Run `n` calls of `fn` with at most `concurrency` in flight. */
 async function bounded(n: number, concurrency: number, fn: (i: number) => Promise<void>) {
@@ -160,9 +173,7 @@ async function runWorker(config: Extract<ChildConfig, { role: 'worker' }>): Prom
     done++;
     lastDoneAt = monoNow();
   };
-  const handle: WorkerHandle = await WORKERS[config.system](config.backend, handler, {
-    concurrency: config.concurrency,
-  });
+  const handle = await workerFor(config.system, config.backend, handler, config.concurrency);
   let reported = -1;
   let reportedStarted = -1;
   const timer = setInterval(() => {

@@ -78,9 +78,14 @@ export class Child {
     });
   }
 
-  static async start(bundle: string, config: ChildConfig, label: string): Promise<Child> {
+  static async start(
+    bundle: string,
+    config: ChildConfig,
+    label: string,
+    execArgv: string[] = [],
+  ): Promise<Child> {
     const proc = fork(bundle, [], {
-      execArgv: [],
+      execArgv,
       env: { ...process.env, BENCH_CHILD: JSON.stringify(config), LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
@@ -155,13 +160,35 @@ export class Child {
     return Number(m[1]) * 1024;
   }
 
-  /** Stop the process now (the backend is thrown away after each run). */
+  /** CPU time used so far (user + system), ms. */
+  cpuMs(): number {
+    return processCpuMs(this.pid);
+  }
+
+  /**
+   * Stop the process (the backend is thrown away after each run): ask it to
+   * exit, so that a `--cpu-prof` profile gets written, then SIGKILL.
+   */
   async kill(): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
     this.#failure ??= new Error(`${this.label} was stopped`);
-    this.proc.kill('SIGKILL');
+    this.send({ cmd: 'exit' });
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 3000);
     await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** CPU time (user + system) of a process, ms, from /proc/<pid>/stat; NaN once it is gone. */
+export function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -229,6 +256,20 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
       cursor = next;
       if (keys.length) await redis.unlink(...keys);
     } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** CPU time of the Redis server so far (user + system), ms. Redis is shared: other load counts too. */
+export async function redisCpuMs(): Promise<number> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  try {
+    const info = await redis.info('cpu');
+    const get = (k: string): number => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1]);
+    return (get('used_cpu_sys') + get('used_cpu_user')) * 1000;
+  } catch {
+    return Number.NaN;
   } finally {
     redis.disconnect();
   }

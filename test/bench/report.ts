@@ -10,6 +10,8 @@ export interface RunRecord {
   rep: number;
   values: Record<string, number>;
   durationMs: number;
+  /** CPU time by process role during the repetition, ms. */
+  cpuMs?: Record<string, number>;
   error?: string;
 }
 

@@ -38,7 +38,9 @@ import { checkTargets } from './targets.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 
-const USAGE = `usage: npm run bench -- [--quick] [--only a,b] [--systems rfw,bullmq,jetstream] [--repeats N] [--out DIR]
+const USAGE = `usage: npm run bench -- [--quick] [--only a,b] [--systems rfw,bullmq,jetstream] [--repeats N] [--out DIR] [--profile DIR]
+  --set key=N    override a size (see bench/sizes.ts), e.g. --set e2eJobs=20000
+  --profile DIR  run producers and workers under node --cpu-prof, writing .cpuprofile files to DIR
 scenarios: enqueue, e2e, latency, priority, delayed, scaling, memory, listing`;
 
 function parse() {
@@ -49,6 +51,8 @@ function parse() {
       systems: { type: 'string' },
       repeats: { type: 'string' },
       out: { type: 'string' },
+      profile: { type: 'string' },
+      set: { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -76,6 +80,16 @@ async function main(): Promise<number> {
       return 2;
     }
     sizes.repeats = n;
+  }
+  for (const kv of args.set ?? []) {
+    const [key, raw] = kv.split('=');
+    const current = (sizes as unknown as Record<string, unknown>)[key ?? ''];
+    const n = Number(raw);
+    if (typeof current !== 'number' || raw === undefined || !Number.isFinite(n)) {
+      console.error(`--set ${kv}: not a numeric size (see bench/sizes.ts)`);
+      return 2;
+    }
+    (sizes as unknown as Record<string, number>)[key as string] = n;
   }
   const all: Scenario[] = [
     enqueueScenario,
@@ -110,9 +124,57 @@ async function main(): Promise<number> {
     `bench: ${args.quick ? 'quick' : 'full'} run, ${sizes.repeats} repetition(s), ${machine.nproc} cores, load ${machine.loadAverage}`,
   );
   const bundle = await bundleChild();
-  const ctx: RunContext = { sizes, bundle: bundle.file, root, log };
+  const profileDir = args.profile ? resolve(args.profile) : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const ctx: RunContext = {
+    sizes,
+    bundle: bundle.file,
+    root,
+    log,
+    childExecArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    cpu: {},
+  };
   const runs: RunRecord[] = [];
   const unavailable = new Map<string, string>();
+  const outDir = resolve(args.out ?? join(root, 'bench-results'));
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  /** Write the results so far (after every scenario, so a cut-short run keeps its data). */
+  const save = (complete: boolean) => {
+    const summaries = summarise(scenarios, runs);
+    const medianOf = (scenario: string, metric: string, system: SystemName): number =>
+      summaries.find((s) => s.scenario === scenario && s.metric === metric && s.system === system)
+        ?.median ?? Number.NaN;
+    const targets = checkTargets(medianOf);
+    writeFileSync(
+      file,
+      `${JSON.stringify(
+        {
+          version: 1,
+          quick: args.quick,
+          complete,
+          startedAt: startedAt.toISOString(),
+          finishedAt: new Date().toISOString(),
+          argv: process.argv.slice(2),
+          machine,
+          sizes,
+          scenarios: scenarios.map((s) => ({
+            id: s.id,
+            title: s.title,
+            systems: s.systems,
+            metrics: s.metrics,
+          })),
+          unavailable: Object.fromEntries(unavailable),
+          runs,
+          summaries,
+          targets,
+        },
+        (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
+        2,
+      )}\n`,
+    );
+    return { summaries, targets };
+  };
   try {
     for (const sc of scenarios) {
       log(`\n${sc.title}`);
@@ -147,14 +209,17 @@ async function main(): Promise<number> {
           const k = rep % Math.max(1, prepared.length);
           for (const system of [...prepared.slice(k), ...prepared.slice(0, k)]) {
             const t = performance.now();
+            ctx.cpu = {};
             try {
               const values = await sc.run(system, ctx);
               const durationMs = performance.now() - t;
-              runs.push({ scenario: sc.id, system, rep, values, durationMs });
+              runs.push({ scenario: sc.id, system, rep, values, durationMs, cpuMs: ctx.cpu });
               log(
                 `  ${system} #${rep + 1}: ${Object.entries(values)
                   .map(([k2, v]) => `${k2}=${v.toFixed(2)}`)
-                  .join(' ')} (${(durationMs / 1000).toFixed(1)} s)`,
+                  .join(' ')} (${(durationMs / 1000).toFixed(1)} s; cpu ${Object.entries(ctx.cpu)
+                  .map(([k2, v]) => `${k2} ${(v / 1000).toFixed(1)} s`)
+                  .join(', ')})`,
               );
             } catch (err) {
               const durationMs = performance.now() - t;
@@ -173,57 +238,23 @@ async function main(): Promise<number> {
       } finally {
         for (const system of prepared) await sc.finish?.(system, ctx).catch(() => undefined);
       }
+      save(false);
     }
   } finally {
     bundle.remove();
     await cleanupAll();
   }
 
-  const summaries = summarise(scenarios, runs);
-  const medianOf = (scenario: string, metric: string, system: SystemName): number =>
-    summaries.find((s) => s.scenario === scenario && s.metric === metric && s.system === system)
-      ?.median ?? Number.NaN;
-  const targets = checkTargets(medianOf);
-  const table = markdownTable(scenarios, summaries, runs, unavailable);
-  const notes = unavailableNotes(unavailable);
-  const finishedAt = new Date();
+  const { summaries, targets } = save(true);
   console.log(
     `\n## Results (${args.quick ? 'quick' : 'full'}, ${sizes.repeats} repetition(s), median (min-max))\n`,
   );
-  console.log(table);
+  console.log(markdownTable(scenarios, summaries, runs, unavailable));
+  const notes = unavailableNotes(unavailable);
   if (notes) console.log(`\n${notes}`);
   console.log('\n## Targets\n');
   console.log(targetsTable(targets, args.quick ?? false));
-
-  const outDir = resolve(args.out ?? join(root, 'bench-results'));
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   const failed = runs.filter((r) => r.error);
-  writeFileSync(
-    file,
-    `${JSON.stringify(
-      {
-        version: 1,
-        quick: args.quick,
-        startedAt: startedAt.toISOString(),
-        finishedAt: finishedAt.toISOString(),
-        machine,
-        sizes,
-        scenarios: scenarios.map((s) => ({
-          id: s.id,
-          title: s.title,
-          systems: s.systems,
-          metrics: s.metrics,
-        })),
-        unavailable: Object.fromEntries(unavailable),
-        runs,
-        summaries,
-        targets,
-      },
-      (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
-      2,
-    )}\n`,
-  );
   console.log(`\nraw results: ${file}`);
   if (failed.length) {
     console.error(`\n${failed.length} run(s) failed:`);

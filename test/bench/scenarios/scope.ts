@@ -1,5 +1,5 @@
 /** One scenario run: a fresh backend, the children started for it, and their cleanup. */
-import { Child, openBackend } from '../harness.js';
+import { Child, openBackend, processCpuMs, redisCpuMs } from '../harness.js';
 import type { ChildConfig } from '../protocol.js';
 import type { Backend, SystemName } from '../systems/types.js';
 import type { RunContext } from './types.js';
@@ -25,7 +25,7 @@ export async function withRun<T>(
   const opened = await openBackend(system);
   const children: Child[] = [];
   const start = async (config: ChildConfig, label: string): Promise<Child> => {
-    const c = await Child.start(ctx.bundle, config, label);
+    const c = await Child.start(ctx.bundle, config, label, ctx.childExecArgv);
     children.push(c);
     return c;
   };
@@ -45,9 +45,16 @@ export async function withRun<T>(
         ),
       ),
   };
+  const redisBefore = system === 'bullmq' ? await redisCpuMs() : 0;
+  const add = (role: string, ms: number): void => {
+    if (Number.isFinite(ms)) ctx.cpu[role] = (ctx.cpu[role] ?? 0) + ms;
+  };
   try {
     return await fn(scope);
   } finally {
+    for (const c of children) add(c.label.includes('producer') ? 'producer' : 'workers', c.cpuMs());
+    if (system === 'bullmq') add('redis (shared)', (await redisCpuMs()) - redisBefore);
+    else add('nats-server', processCpuMs(opened.server?.pid));
     await Promise.all(children.map((c) => c.kill()));
     await opened.close();
   }

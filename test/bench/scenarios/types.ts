@@ -16,6 +16,10 @@ export interface RunContext {
   /** Root of the repository. */
   root: string;
   log: (msg: string) => void;
+  /** Extra node flags for the children (e.g. `--cpu-prof`). */
+  childExecArgv: string[];
+  /** CPU time of the current repetition by process role, ms (filled by `withRun`). */
+  cpu: Record<string, number>;
 }
 
 export interface Scenario {
