@@ -13,12 +13,14 @@ import { parseArgs } from 'node:util';
 // the package's `source` export condition is only active with `--conditions=source`.
 import { makeFaultyStore, type FaultKind } from '../../libs/storage/src/testing.js';
 
-const USAGE = 'usage: npx tsx test/tools/make-faulty-store.ts --dir DIR [--nodes 3] [--objects 200] [--large 2] [--seed 1] [--buckets a,b] [--block-size N] [--bitrot N] [--missing N] [--stale N] [--truncated N] [--temp N] [--partial N]';
+const USAGE =
+  'usage: npx tsx test/tools/make-faulty-store.ts --dir DIR [--nodes 3] [--objects 200] [--large 2] [--seed 1] [--buckets a,b] [--block-size N] [--bitrot N] [--missing N] [--stale N] [--truncated N] [--temp N] [--partial N]';
 
 function int(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${value}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`--${name} must be a non-negative integer, got ${value}`);
   return n;
 }
 
@@ -73,7 +75,9 @@ async function main(): Promise<void> {
   });
   const byKind = new Map<string, number>();
   for (const f of manifest.faults) byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
-  console.log(`built ${manifest.nodes.length} nodes x ${manifest.objects.length} objects in ${Date.now() - started} ms under ${manifest.dir}`);
+  console.log(
+    `built ${manifest.nodes.length} nodes x ${manifest.objects.length} objects in ${Date.now() - started} ms under ${manifest.dir}`,
+  );
   for (const [kind, n] of byKind) console.log(`  ${kind}: ${n}`);
   console.log(`manifest: ${path.join(manifest.dir, 'manifest.json')}`);
   console.log(`topology: ${path.join(manifest.dir, 'topology.json')}`);

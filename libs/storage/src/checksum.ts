@@ -131,7 +131,8 @@ export class ContentHasher {
    * @param withMd5 also compute MD5 (for S3-style ETags); default true
    */
   constructor(blockSize = DEFAULT_BLOCK_SIZE, withMd5 = true) {
-    if (!Number.isSafeInteger(blockSize) || blockSize <= 0) throw new RangeError(`bad block size ${blockSize}`);
+    if (!Number.isSafeInteger(blockSize) || blockSize <= 0)
+      throw new RangeError(`bad block size ${blockSize}`);
     this.blockSize = blockSize;
     this.md5 = withMd5 ? createHash('md5') : undefined;
   }

@@ -57,7 +57,11 @@ export class InvalidBucketError extends StorageError {
   readonly reason: InvalidBucketReason;
 
   constructor(bucket: string, reason: InvalidBucketReason, options?: StorageErrorOptions) {
-    super(StorageErrorCode.InvalidBucket, `invalid bucket name ${JSON.stringify(bucket)}: ${reason}`, options);
+    super(
+      StorageErrorCode.InvalidBucket,
+      `invalid bucket name ${JSON.stringify(bucket)}: ${reason}`,
+      options,
+    );
     this.name = 'InvalidBucketError';
     this.bucket = bucket;
     this.reason = reason;
@@ -87,8 +91,17 @@ export class InvalidKeyError extends StorageError {
   readonly key: string;
   readonly reason: InvalidKeyReason;
 
-  constructor(bucket: string, key: string, reason: InvalidKeyReason, options?: StorageErrorOptions) {
-    super(StorageErrorCode.InvalidKey, `invalid object key ${JSON.stringify(key)} in bucket ${bucket}: ${reason}`, options);
+  constructor(
+    bucket: string,
+    key: string,
+    reason: InvalidKeyReason,
+    options?: StorageErrorOptions,
+  ) {
+    super(
+      StorageErrorCode.InvalidKey,
+      `invalid object key ${JSON.stringify(key)} in bucket ${bucket}: ${reason}`,
+      options,
+    );
     this.name = 'InvalidKeyError';
     this.bucket = bucket;
     this.key = key;
@@ -103,7 +116,11 @@ export class InvalidMetadataError extends StorageError {
   readonly reason: string;
 
   constructor(field: string, reason: string, options?: StorageErrorOptions) {
-    super(StorageErrorCode.InvalidMetadata, `invalid metadata ${JSON.stringify(field)}: ${reason}`, options);
+    super(
+      StorageErrorCode.InvalidMetadata,
+      `invalid metadata ${JSON.stringify(field)}: ${reason}`,
+      options,
+    );
     this.name = 'InvalidMetadataError';
     this.field = field;
     this.reason = reason;
@@ -130,7 +147,11 @@ export class ObjectNotFoundError extends StorageError {
   readonly key: string;
 
   constructor(node: string, bucket: string, key: string, options?: StorageErrorOptions) {
-    super(StorageErrorCode.ObjectNotFound, `object ${bucket}/${key} not found on node ${node}`, options);
+    super(
+      StorageErrorCode.ObjectNotFound,
+      `object ${bucket}/${key} not found on node ${node}`,
+      options,
+    );
     this.name = 'ObjectNotFoundError';
     this.node = node;
     this.bucket = bucket;
@@ -191,8 +212,17 @@ export class StorageUnavailableError extends StorageError {
   readonly node: string;
   readonly reason: UnavailableReason;
 
-  constructor(node: string, reason: UnavailableReason, detail: string, options?: StorageErrorOptions) {
-    super(StorageErrorCode.StorageUnavailable, `storage node ${node} unavailable (${reason}): ${detail}`, options);
+  constructor(
+    node: string,
+    reason: UnavailableReason,
+    detail: string,
+    options?: StorageErrorOptions,
+  ) {
+    super(
+      StorageErrorCode.StorageUnavailable,
+      `storage node ${node} unavailable (${reason}): ${detail}`,
+      options,
+    );
     this.name = 'StorageUnavailableError';
     this.node = node;
     this.reason = reason;
@@ -230,7 +260,11 @@ export class ObjectCorruptedError extends StorageError {
     detail: string,
     options?: StorageErrorOptions & { block?: number },
   ) {
-    super(StorageErrorCode.ObjectCorrupted, `object ${bucket}/${key} on node ${node} is corrupt (${kind}): ${detail}`, options);
+    super(
+      StorageErrorCode.ObjectCorrupted,
+      `object ${bucket}/${key} on node ${node} is corrupt (${kind}): ${detail}`,
+      options,
+    );
     this.name = 'ObjectCorruptedError';
     this.node = node;
     this.bucket = bucket;
@@ -259,8 +293,16 @@ export class TopologyConfigError extends StorageError {
   /** All problems found, each with its field path. */
   readonly issues: readonly { field: string; message: string }[];
 
-  constructor(field: string, message: string, options?: StorageErrorOptions & { issues?: { field: string; message: string }[] }) {
-    super(StorageErrorCode.TopologyConfig, `invalid topology config at ${field || '<root>'}: ${message}`, options);
+  constructor(
+    field: string,
+    message: string,
+    options?: StorageErrorOptions & { issues?: { field: string; message: string }[] },
+  ) {
+    super(
+      StorageErrorCode.TopologyConfig,
+      `invalid topology config at ${field || '<root>'}: ${message}`,
+      options,
+    );
     this.name = 'TopologyConfigError';
     this.field = field;
     this.issues = options?.issues ?? [{ field, message }];

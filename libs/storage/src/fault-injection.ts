@@ -9,6 +9,7 @@ import { DEFAULT_BLOCK_SIZE } from './checksum.js';
 import { TMP_DIR, objectDir, readMeta } from './file-layout.js';
 import { FileObjectStore } from './file-store.js';
 import type { TopologyConfigInput } from './topology.js';
+import { keyFor, pickSize, prng, randomBuffer, versionIdAt } from './fault-data.js';
 
 /** Kinds of injected faults. */
 export const FaultKind = {
@@ -29,7 +30,14 @@ export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 
 /** Object faults name the object and node; `blocks` are the CRC blocks that no longer match. */
 export type Fault =
-  | { kind: 'bitrot'; node: string; bucket: string; key: string; offsets: number[]; blocks: number[] }
+  | {
+      kind: 'bitrot';
+      node: string;
+      bucket: string;
+      key: string;
+      offsets: number[];
+      blocks: number[];
+    }
   | { kind: 'missing-replica'; node: string; bucket: string; key: string }
   | {
       kind: 'stale-version';
@@ -42,9 +50,26 @@ export type Fault =
       currentVersionId: string;
       currentMtime: number;
     }
-  | { kind: 'truncated'; node: string; bucket: string; key: string; originalSize: number; truncatedTo: number; blocks: number[] }
+  | {
+      kind: 'truncated';
+      node: string;
+      bucket: string;
+      key: string;
+      originalSize: number;
+      truncatedTo: number;
+      blocks: number[];
+    }
   | { kind: 'temp-file'; node: string; name: string; path: string; size: number; mtime: number }
-  | { kind: 'partial-upload'; node: string; uploadId: string; bucket: string; key: string; parts: number; bytes: number; mtime: number };
+  | {
+      kind: 'partial-upload';
+      node: string;
+      uploadId: string;
+      bucket: string;
+      key: string;
+      parts: number;
+      bytes: number;
+      mtime: number;
+    };
 
 /** The correct (current) state of one object, identical on every healthy replica. */
 export interface ManifestObject {
@@ -93,57 +118,6 @@ export interface FaultyStoreOptions {
   writeFiles?: boolean;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomBuffer(rand: () => number, size: number): Buffer {
-  const buf = Buffer.alloc(size);
-  let i = 0;
-  for (; i + 4 <= size; i += 4) buf.writeUInt32LE(Math.floor(rand() * 4294967296), i);
-  for (; i < size; i++) buf[i] = Math.floor(rand() * 256);
-  return buf;
-}
-
-/** A UUIDv7 for `ms` with PRNG bits (deterministic per seed). */
-function versionIdAt(rand: () => number, ms: number): string {
-  const b = randomBuffer(rand, 16);
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = ((b[6] ?? 0) & 0x0f) | 0x70;
-  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-function pickSize(rand: () => number, large: boolean): number {
-  const MiB = 1024 * 1024;
-  if (large) return 2 * MiB + Math.floor(rand() * 3 * MiB);
-  const r = rand();
-  if (r < 0.06) return 0;
-  if (r < 0.5) return 1 + Math.floor(rand() * 4096);
-  if (r < 0.9) return 4096 + Math.floor(rand() * 60_000);
-  return 65_536 + Math.floor(rand() * 450_000);
-}
-
-function keyFor(rand: () => number, i: number): string {
-  const shapes = [
-    () => `obj-${i}.bin`,
-    () => `dir-${i % 7}/obj-${i}.dat`,
-    () => `dir-${i % 7}/sub-${i % 3}/obj-${i}`,
-    () => `photos/${2020 + (i % 5)}/img ${i}.jpg`,
-    () => `unicodé/ключ-${i}`,
-  ];
-  return (shapes[Math.floor(rand() * shapes.length)] ?? shapes[0] ?? (() => `obj-${i}`))();
-}
-
 function blocksFrom(offset: number, blockSize: number, blockCount: number): number[] {
   const out: number[] = [];
   for (let b = Math.floor(offset / blockSize); b < blockCount; b++) out.push(b);
@@ -182,7 +156,13 @@ export async function makeFaultyStore(options: FaultyStoreOptions): Promise<Faul
 
   const stores = Array.from({ length: nodeCount }, (_, i) => {
     const id = `node-${i + 1}`;
-    return new FileObjectStore({ id, root: path.join(dir, id), createRoot: true, fsync: false, blockSize });
+    return new FileObjectStore({
+      id,
+      root: path.join(dir, id),
+      createRoot: true,
+      fsync: false,
+      blockSize,
+    });
   });
   for (const store of stores) for (const b of buckets) await store.createBucket(b);
 
@@ -198,7 +178,14 @@ export async function makeFaultyStore(options: FaultyStoreOptions): Promise<Faul
     const versionId = versionIdAt(rand, mtime);
     let sha256 = '';
     for (const store of stores) {
-      sha256 = (await store.put(bucket, key, data, { versionId, mtime, contentType: 'application/octet-stream', userMetadata: { origin: 'fault-gen' } })).sha256;
+      sha256 = (
+        await store.put(bucket, key, data, {
+          versionId,
+          mtime,
+          contentType: 'application/octet-stream',
+          userMetadata: { origin: 'fault-gen' },
+        })
+      ).sha256;
     }
     objects.push({ bucket, key, size: data.length, sha256, versionId, mtime });
   }
@@ -206,16 +193,25 @@ export async function makeFaultyStore(options: FaultyStoreOptions): Promise<Faul
   // Assign object faults: each object at most once, large objects first for bitrot.
   const faults: Fault[] = [];
   const free = objects.map((_, i) => i);
-  const take = (predicate: (o: ManifestObject) => boolean, preferFirst: boolean): ManifestObject | undefined => {
+  const take = (
+    predicate: (o: ManifestObject) => boolean,
+    preferFirst: boolean,
+  ): ManifestObject | undefined => {
     const candidates = free.filter((i) => predicate(objects[i] as ManifestObject));
     if (candidates.length === 0) return undefined;
-    const idx = preferFirst ? (candidates[0] as number) : (candidates[Math.floor(rand() * candidates.length)] as number);
+    const idx = preferFirst
+      ? (candidates[0] as number)
+      : (candidates[Math.floor(rand() * candidates.length)] as number);
     free.splice(free.indexOf(idx), 1);
     return objects[idx];
   };
-  const nodeFor = (): FileObjectStore => stores[Math.floor(rand() * stores.length)] as FileObjectStore;
+  const nodeFor = (): FileObjectStore =>
+    stores[Math.floor(rand() * stores.length)] as FileObjectStore;
   const need = (o: ManifestObject | undefined, kind: string): ManifestObject => {
-    if (!o) throw new Error(`not enough suitable objects for ${kind} faults; add objects or lower the fault counts`);
+    if (!o)
+      throw new Error(
+        `not enough suitable objects for ${kind} faults; add objects or lower the fault counts`,
+      );
     return o;
   };
   const dataPath = async (store: FileObjectStore, o: ManifestObject): Promise<string> => {
@@ -225,38 +221,64 @@ export async function makeFaultyStore(options: FaultyStoreOptions): Promise<Faul
   };
 
   for (let n = 0; n < want.bitrot; n++) {
-    const o = need(take((x) => x.size > 0, n === 0 && largeCount > 0), 'bitrot');
+    const o = need(
+      take((x) => x.size > 0, n === 0 && largeCount > 0),
+      'bitrot',
+    );
     const store = nodeFor();
     const file = await dataPath(store, o);
     const data = await fs.readFile(file);
     const flips = o.size > blockSize ? 2 : 1;
-    const offsets = [...new Set(Array.from({ length: flips }, () => Math.floor(rand() * o.size)))].sort((a, b) => a - b);
+    const offsets = [
+      ...new Set(Array.from({ length: flips }, () => Math.floor(rand() * o.size))),
+    ].sort((a, b) => a - b);
     for (const off of offsets) data[off] = (data[off] ?? 0) ^ 0xff;
     await fs.writeFile(file, data);
     const blocks = [...new Set(offsets.map((off) => Math.floor(off / blockSize)))];
     faults.push({ kind: 'bitrot', node: store.id, bucket: o.bucket, key: o.key, offsets, blocks });
   }
   for (let n = 0; n < want.truncated; n++) {
-    const o = need(take((x) => x.size > 0, false), 'truncated');
+    const o = need(
+      take((x) => x.size > 0, false),
+      'truncated',
+    );
     const store = nodeFor();
     const truncatedTo = Math.floor(rand() * o.size);
     await fs.truncate(await dataPath(store, o), truncatedTo);
     const blocks = blocksFrom(truncatedTo, blockSize, Math.ceil(o.size / blockSize));
-    faults.push({ kind: 'truncated', node: store.id, bucket: o.bucket, key: o.key, originalSize: o.size, truncatedTo, blocks });
+    faults.push({
+      kind: 'truncated',
+      node: store.id,
+      bucket: o.bucket,
+      key: o.key,
+      originalSize: o.size,
+      truncatedTo,
+      blocks,
+    });
   }
   for (let n = 0; n < want['missing-replica']; n++) {
-    const o = need(take(() => true, false), 'missing-replica');
+    const o = need(
+      take(() => true, false),
+      'missing-replica',
+    );
     const store = nodeFor();
     await store.delete(o.bucket, o.key);
     faults.push({ kind: 'missing-replica', node: store.id, bucket: o.bucket, key: o.key });
   }
   for (let n = 0; n < want['stale-version']; n++) {
-    const o = need(take(() => true, false), 'stale-version');
+    const o = need(
+      take(() => true, false),
+      'stale-version',
+    );
     const store = nodeFor();
     const staleMtime = o.mtime - 3_600_000 - Math.floor(rand() * 86_400_000);
     const staleVersionId = versionIdAt(rand, staleMtime);
     const old = randomBuffer(rand, Math.max(1, Math.floor(o.size * (0.5 + rand()))));
-    const info = await store.put(o.bucket, o.key, old, { versionId: staleVersionId, mtime: staleMtime, userMetadata: { origin: 'fault-gen' } });
+    const info = await store.put(o.bucket, o.key, old, {
+      versionId: staleVersionId,
+      mtime: staleMtime,
+      userMetadata: { origin: 'fault-gen' },
+    });
     faults.push({
       kind: 'stale-version',
       node: store.id,
@@ -290,7 +312,10 @@ export async function makeFaultyStore(options: FaultyStoreOptions): Promise<Faul
     const uploadId = await store.createPartialUpload(bucket, key);
     const parts = 1 + Math.floor(rand() * 3);
     let bytes = 0;
-    for (let p = 1; p <= parts; p++) bytes += (await store.uploadPart(uploadId, p, randomBuffer(rand, 1000 + Math.floor(rand() * 50_000)))).size;
+    for (let p = 1; p <= parts; p++)
+      bytes += (
+        await store.uploadPart(uploadId, p, randomBuffer(rand, 1000 + Math.floor(rand() * 50_000)))
+      ).size;
     const mtime = now - 3 * 3_600_000 - Math.floor(rand() * 86_400_000);
     const uploadDir = path.join(store.root, '.rfw-multipart', uploadId);
     const recordFile = path.join(uploadDir, 'upload.json');
@@ -298,7 +323,16 @@ export async function makeFaultyStore(options: FaultyStoreOptions): Promise<Faul
     await fs.writeFile(recordFile, JSON.stringify({ ...record, initiated: mtime }));
     for (const f of await fs.readdir(uploadDir)) await backdate(path.join(uploadDir, f), mtime);
     await backdate(uploadDir, mtime);
-    faults.push({ kind: 'partial-upload', node: store.id, uploadId, bucket, key, parts, bytes, mtime });
+    faults.push({
+      kind: 'partial-upload',
+      node: store.id,
+      uploadId,
+      bucket,
+      key,
+      parts,
+      bytes,
+      mtime,
+    });
   }
 
   const nodes = stores.map((s) => ({ id: s.id, root: s.root }));
@@ -311,7 +345,11 @@ export async function makeFaultyStore(options: FaultyStoreOptions): Promise<Faul
     objects,
     faults,
     topology: {
-      nodes: nodes.map((n) => ({ id: n.id, driver: 'file' as const, options: { root: n.root, blockSize } })),
+      nodes: nodes.map((n) => ({
+        id: n.id,
+        driver: 'file' as const,
+        options: { root: n.root, blockSize },
+      })),
       buckets: buckets.map((name) => ({ name, nodes: nodes.map((n) => n.id) })),
     },
   };

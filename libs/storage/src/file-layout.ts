@@ -105,19 +105,29 @@ export function infoToMeta(info: ObjectInfo, dataFile: string): StoredMeta {
 }
 
 /** Reads an object's sidecar; `undefined` when absent or invalid. Other fs errors propagate. */
-export async function readMeta(root: string, bucket: string, key: string): Promise<StoredMeta | undefined> {
+export async function readMeta(
+  root: string,
+  bucket: string,
+  key: string,
+): Promise<StoredMeta | undefined> {
   let text: string;
   try {
     text = await fs.readFile(path.join(objectDir(root, bucket, key), META_FILE), 'utf8');
   } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || isErrno(err, 'EISDIR')) return undefined;
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || isErrno(err, 'EISDIR'))
+      return undefined;
     throw err;
   }
   return parseMeta(text, bucket, key);
 }
 
 /** Writes `data` to a temp file in the node's temp area and fsyncs it; returns the temp path. */
-export async function writeTempFile(root: string, suffix: string, data: string | Uint8Array, fsync: boolean): Promise<string> {
+export async function writeTempFile(
+  root: string,
+  suffix: string,
+  data: string | Uint8Array,
+  fsync: boolean,
+): Promise<string> {
   const tmp = newTempPath(root, suffix);
   const fh = await fs.open(tmp, 'wx');
   try {

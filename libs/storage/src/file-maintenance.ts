@@ -4,9 +4,23 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { InvalidMetadataError, UploadNotFoundError } from './errors.js';
-import { DATA_FILE_PREFIX, META_FILE, MULTIPART_DIR, TMP_DIR, bucketDir, isErrno, parseMeta, renameInto } from './file-layout.js';
+import {
+  DATA_FILE_PREFIX,
+  META_FILE,
+  MULTIPART_DIR,
+  TMP_DIR,
+  bucketDir,
+  isErrno,
+  parseMeta,
+  renameInto,
+} from './file-layout.js';
 import type { ObjectInfo, PutOptions } from './types.js';
-import { RESERVED_SEGMENT_PREFIX, normalizePutOptions, validateBucketName, validateKey } from './validation.js';
+import {
+  RESERVED_SEGMENT_PREFIX,
+  normalizePutOptions,
+  validateBucketName,
+  validateKey,
+} from './validation.js';
 
 /** A file in a node's temp area (`<root>/.rfw-tmp`). */
 export interface TempFileInfo {
@@ -96,7 +110,13 @@ export class FileMaintenance {
         const p = path.join(dir, name);
         const st = await fs.lstat(p).catch(() => undefined);
         if (!st) continue;
-        out.push({ name, path: p, size: st.size, mtime: Math.round(st.mtimeMs), ageMs: Math.max(0, now - st.mtimeMs) });
+        out.push({
+          name,
+          path: p,
+          size: st.size,
+          mtime: Math.round(st.mtimeMs),
+          ageMs: Math.max(0, now - st.mtimeMs),
+        });
       }
       return out;
     });
@@ -105,7 +125,13 @@ export class FileMaintenance {
   /** Removes one temp file by name; `false` when it was already gone. */
   removeTempFile(name: string): Promise<boolean> {
     return this.guard(async () => {
-      if (name.includes('/') || name.includes('\\') || name === '.' || name === '..' || name === '') {
+      if (
+        name.includes('/') ||
+        name.includes('\\') ||
+        name === '.' ||
+        name === '..' ||
+        name === ''
+      ) {
         throw new InvalidMetadataError('name', `not a temp file name: ${JSON.stringify(name)}`);
       }
       try {
@@ -136,7 +162,11 @@ export class FileMaintenance {
   }
 
   /** Writes (or replaces) part `partNumber` (1..10000) of an upload. */
-  uploadPart(uploadId: string, partNumber: number, body: Readable | Buffer): Promise<{ partNumber: number; size: number }> {
+  uploadPart(
+    uploadId: string,
+    partNumber: number,
+    body: Readable | Buffer,
+  ): Promise<{ partNumber: number; size: number }> {
     return this.guard(async () => {
       await this.readUpload(uploadId);
       if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
@@ -145,7 +175,11 @@ export class FileMaintenance {
       const tmp = path.join(this.ctx.root, TMP_DIR, `${randomUUID()}.part`);
       await fs.writeFile(tmp, body);
       const { size } = await fs.stat(tmp);
-      await renameInto(tmp, this.uploadDir(uploadId), `part-${String(partNumber).padStart(5, '0')}`);
+      await renameInto(
+        tmp,
+        this.uploadDir(uploadId),
+        `part-${String(partNumber).padStart(5, '0')}`,
+      );
       return { partNumber, size };
     });
   }
@@ -161,7 +195,12 @@ export class FileMaintenance {
           for await (const chunk of createReadStream(path.join(dir, part))) yield chunk as Buffer;
         }
       }
-      const info = await this.ctx.put(record.bucket, record.key, Readable.from(concat()), record.options);
+      const info = await this.ctx.put(
+        record.bucket,
+        record.key,
+        Readable.from(concat()),
+        record.options,
+      );
       await fs.rm(dir, { recursive: true, force: true });
       return info;
     });
@@ -234,13 +273,16 @@ export class FileMaintenance {
       const out: OrphanDataInfo[] = [];
       const walk = async (dir: string, key: string): Promise<void> => {
         const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-        const dataFiles = entries.filter((e) => e.isFile() && e.name.startsWith(DATA_FILE_PREFIX)).map((e) => e.name);
+        const dataFiles = entries
+          .filter((e) => e.isFile() && e.name.startsWith(DATA_FILE_PREFIX))
+          .map((e) => e.name);
         if (key !== '' && dataFiles.length > 0) {
           const referenced = await this.referencedDataFile(dir, bucket, key);
           for (const file of dataFiles) {
             if (file === referenced) continue;
             const st = await fs.stat(path.join(dir, file)).catch(() => undefined);
-            if (st) out.push({ bucket, key, file, size: st.size, ageMs: Math.max(0, now - st.mtimeMs) });
+            if (st)
+              out.push({ bucket, key, file, size: st.size, ageMs: Math.max(0, now - st.mtimeMs) });
           }
         }
         for (const e of entries) {
@@ -259,7 +301,10 @@ export class FileMaintenance {
    * unreferenced and at least `minAgeMs` old (default 10 min): a put renames its data file in
    * just before its metadata, so a very young "orphan" may be about to become live.
    */
-  removeOrphanData(orphan: Pick<OrphanDataInfo, 'bucket' | 'key' | 'file'>, minAgeMs = 10 * 60_000): Promise<boolean> {
+  removeOrphanData(
+    orphan: Pick<OrphanDataInfo, 'bucket' | 'key' | 'file'>,
+    minAgeMs = 10 * 60_000,
+  ): Promise<boolean> {
     validateBucketName(orphan.bucket);
     validateKey(orphan.bucket, orphan.key);
     return this.guard(async () => {
@@ -267,7 +312,8 @@ export class FileMaintenance {
       const dir = path.join(this.ctx.root, orphan.bucket, ...orphan.key.split('/'));
       const st = await fs.stat(path.join(dir, orphan.file)).catch(() => undefined);
       if (!st || Date.now() - st.mtimeMs < minAgeMs) return false;
-      if ((await this.referencedDataFile(dir, orphan.bucket, orphan.key)) === orphan.file) return false;
+      if ((await this.referencedDataFile(dir, orphan.bucket, orphan.key)) === orphan.file)
+        return false;
       try {
         await fs.unlink(path.join(dir, orphan.file));
         return true;
@@ -278,7 +324,11 @@ export class FileMaintenance {
     });
   }
 
-  private async referencedDataFile(dir: string, bucket: string, key: string): Promise<string | undefined> {
+  private async referencedDataFile(
+    dir: string,
+    bucket: string,
+    key: string,
+  ): Promise<string | undefined> {
     const text = await fs.readFile(path.join(dir, META_FILE), 'utf8').catch(() => undefined);
     return text === undefined ? undefined : parseMeta(text, bucket, key)?.dataFile;
   }
@@ -293,7 +343,8 @@ export class FileMaintenance {
     try {
       text = await fs.readFile(path.join(this.uploadDir(uploadId), UPLOAD_FILE), 'utf8');
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw new UploadNotFoundError(this.ctx.id, uploadId, { cause: err });
+      if (isErrno(err, 'ENOENT'))
+        throw new UploadNotFoundError(this.ctx.id, uploadId, { cause: err });
       throw err;
     }
     return JSON.parse(text) as UploadRecord;

@@ -1,42 +1,29 @@
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { DEFAULT_BLOCK_SIZE } from './checksum.js';
 import { writeBodyToFile } from './spool.js';
 import {
   BucketNotFoundError,
-  ObjectCorruptedError,
-  ObjectNotFoundError,
   StorageError,
-  StorageFullError,
   StorageUnavailableError,
   UnavailableReason,
 } from './errors.js';
+import { deleteObjectFiles } from './file-delete.js';
+import { mapFsError } from './file-errors.js';
+import { commitObject, openObject, type FileIoContext } from './file-io.js';
 import { walkObjects } from './file-listing.js';
+import { TMP_DIR, bucketDir, isErrno, metaToInfo, newTempPath, readMeta } from './file-layout.js';
 import {
-  META_FILE,
-  TMP_DIR,
-  bucketDir,
-  errnoCode,
-  fsyncDir,
-  infoToMeta,
-  isErrno,
-  metaToInfo,
-  newDataFileName,
-  newTempPath,
-  objectDir,
-  parseMeta,
-  pruneEmptyDirs,
-  readMeta,
-  renameInto,
-  writeTempFile,
-  type StoredMeta,
-} from './file-layout.js';
-import { FileMaintenance, type OrphanDataInfo, type PartialUploadInfo, type TempFileInfo } from './file-maintenance.js';
+  FileMaintenance,
+  type OrphanDataInfo,
+  type PartialUploadInfo,
+  type TempFileInfo,
+} from './file-maintenance.js';
 import { verifyFileObject } from './file-verify.js';
 import { KeyLock } from './key-lock.js';
-import { checkPreconditions, emitChange, pageSize } from './store-common.js';
+import { emitChange, pageSize } from './store-common.js';
 import type {
   BucketInfo,
   Capacity,
@@ -55,7 +42,6 @@ import type {
 } from './types.js';
 import { normalizePutOptions, validateBucketName, validateKey } from './validation.js';
 import { newVersionId } from './version-id.js';
-import { createVerifyingStream } from './verify-stream.js';
 
 /** Options of {@link FileObjectStore}. */
 export interface FileStoreOptions {
@@ -140,43 +126,18 @@ export class FileObjectStore implements ObjectStore {
     validateBucketName(bucket);
     validateKey(bucket, key);
     try {
-      // The data file named by the metadata can be replaced by a concurrent put between the
-      // two reads; retry with fresh metadata. Once open, the fd keeps the bytes alive.
-      for (let attempt = 0; ; attempt++) {
-        const meta = await readMeta(this.root, bucket, key);
-        if (!meta) {
-          await this.checkRoot();
-          throw new ObjectNotFoundError(this.id, bucket, key);
-        }
-        let fh: fs.FileHandle;
-        try {
-          fh = await fs.open(path.join(objectDir(this.root, bucket, key), meta.dataFile), 'r');
-        } catch (err) {
-          if (isErrno(err, 'ENOENT') && attempt < 3) continue;
-          if (isErrno(err, 'ENOENT')) {
-            throw new ObjectCorruptedError(this.id, bucket, key, 'missing-data', `data file ${meta.dataFile} is missing`, { cause: err });
-          }
-          throw err;
-        }
-        const info = metaToInfo(meta);
-        const verify = options?.verify ?? true;
-        const { size } = await fh.stat();
-        if (verify && size !== info.size) {
-          await fh.close();
-          throw new ObjectCorruptedError(this.id, bucket, key, 'size', `data file has ${size} bytes, recorded ${info.size}`);
-        }
-        const raw = fh.createReadStream();
-        if (!verify) return { info, body: raw };
-        const checked = createVerifyingStream(this.id, info);
-        pipeline(raw, checked, () => undefined);
-        return { info, body: checked };
-      }
+      return await openObject(this.ioContext(), bucket, key, options?.verify ?? true);
     } catch (err) {
       throw await this.mapError(err);
     }
   }
 
-  async put(bucket: string, key: string, body: Readable | Buffer, options?: PutOptions): Promise<ObjectInfo> {
+  async put(
+    bucket: string,
+    key: string,
+    body: Readable | Buffer,
+    options?: PutOptions,
+  ): Promise<ObjectInfo> {
     this.checkOpen();
     validateBucketName(bucket);
     validateKey(bucket, key);
@@ -201,24 +162,8 @@ export class FileObjectStore implements ObjectStore {
         contentType: opts.contentType,
         userMetadata: opts.userMetadata,
       };
-      const dataFile = newDataFileName();
-      const dir = objectDir(this.root, bucket, key);
-      const tmpMeta = await writeTempFile(this.root, 'meta', JSON.stringify(infoToMeta(info, dataFile)), this.fsync);
-      await this.locks.run(`${bucket}/${key}`, async () => {
-        try {
-          await renameInto(dataTmp, dir, dataFile);
-          tmpData = undefined;
-          const previous = await readMeta(this.root, bucket, key);
-          await renameInto(tmpMeta, dir, META_FILE);
-          if (this.fsync) await fsyncDir(dir);
-          if (previous && previous.dataFile !== dataFile) {
-            await fs.rm(path.join(dir, previous.dataFile), { force: true });
-          }
-        } catch (err) {
-          await fs.rm(tmpMeta, { force: true });
-          throw err;
-        }
-      });
+      await this.locks.run(`${bucket}/${key}`, () => commitObject(this.ioContext(), info, dataTmp));
+      tmpData = undefined;
       emitChange(this.onChange, { type: 'put', node: this.id, bucket, key, info });
       return info;
     } catch (err) {
@@ -234,55 +179,15 @@ export class FileObjectStore implements ObjectStore {
     validateKey(bucket, key);
     try {
       await this.ensureTmp();
-      const deleted = await this.locks.run(`${bucket}/${key}`, () => this.deleteLocked(bucket, key, options));
-      if (deleted) emitChange(this.onChange, { type: 'delete', node: this.id, bucket, key, info: deleted });
+      const deleted = await this.locks.run(`${bucket}/${key}`, () =>
+        deleteObjectFiles(this.ioContext(), bucket, key, options),
+      );
+      if (deleted)
+        emitChange(this.onChange, { type: 'delete', node: this.id, bucket, key, info: deleted });
       return deleted !== undefined;
     } catch (err) {
       throw await this.mapError(err);
     }
-  }
-
-  /**
-   * Claims the metadata by renaming it into the temp area (atomic against other processes),
-   * checks the preconditions on the claimed copy, and either finishes the delete or puts the
-   * metadata back with `link` (which fails if a newer put landed meanwhile: the newer wins).
-   */
-  private async deleteLocked(bucket: string, key: string, options?: DeleteOptions): Promise<ObjectInfo | undefined> {
-    const dir = objectDir(this.root, bucket, key);
-    const metaPath = path.join(dir, META_FILE);
-    const claimed = newTempPath(this.root, 'deleting');
-    try {
-      await fs.rename(metaPath, claimed);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) {
-        await this.checkRoot();
-        return undefined;
-      }
-      throw err;
-    }
-    const meta: StoredMeta | undefined = parseMeta(await fs.readFile(claimed, 'utf8'), bucket, key);
-    const conditional = options?.ifVersionId !== undefined || options?.ifMtime !== undefined;
-    const failure = meta ? checkPreconditions(this.id, metaToInfo(meta), options) : undefined;
-    // Unreadable metadata is no visible object: a conditional delete leaves it for healing.
-    if (failure || (!meta && conditional)) {
-      try {
-        await fs.link(claimed, metaPath);
-      } catch (err) {
-        if (!isErrno(err, 'EEXIST')) throw err;
-        // A newer put replaced the object while we held the claim; our version is garbage now.
-        if (meta) await fs.rm(path.join(dir, meta.dataFile), { force: true });
-      }
-      await fs.rm(claimed, { force: true });
-      if (failure) throw failure;
-      return undefined;
-    }
-    if (meta) {
-      await fs.rm(path.join(dir, meta.dataFile), { force: true });
-    }
-    await fs.rm(claimed, { force: true });
-    if (this.fsync) await fsyncDir(dir);
-    await pruneEmptyDirs(dir, bucketDir(this.root, bucket));
-    return meta ? metaToInfo(meta) : undefined;
   }
 
   async verify(bucket: string, key: string, options?: VerifyOptions): Promise<VerifyResult> {
@@ -350,7 +255,12 @@ export class FileObjectStore implements ObjectStore {
     const started = performance.now();
     try {
       const st = await fs.stat(this.root);
-      if (!st.isDirectory()) throw new StorageUnavailableError(this.id, UnavailableReason.Missing, `${this.root} is not a directory`);
+      if (!st.isDirectory())
+        throw new StorageUnavailableError(
+          this.id,
+          UnavailableReason.Missing,
+          `${this.root} is not a directory`,
+        );
       await fs.access(this.root, fsConstants.R_OK | fsConstants.W_OK | fsConstants.X_OK);
     } catch (err) {
       throw await this.mapError(err);
@@ -385,7 +295,11 @@ export class FileObjectStore implements ObjectStore {
   }
 
   /** Writes part `partNumber` (1..10000) of a partial upload. @throws UploadNotFoundError */
-  uploadPart(uploadId: string, partNumber: number, body: Readable | Buffer): Promise<{ partNumber: number; size: number }> {
+  uploadPart(
+    uploadId: string,
+    partNumber: number,
+    body: Readable | Buffer,
+  ): Promise<{ partNumber: number; size: number }> {
     this.checkOpen();
     return this.maintenance.uploadPart(uploadId, partNumber, body);
   }
@@ -418,7 +332,10 @@ export class FileObjectStore implements ObjectStore {
    * Removes an orphan data file if still unreferenced and at least `minAgeMs` old (default 10 min).
    * @returns whether it was removed
    */
-  removeOrphanData(orphan: Pick<OrphanDataInfo, 'bucket' | 'key' | 'file'>, minAgeMs?: number): Promise<boolean> {
+  removeOrphanData(
+    orphan: Pick<OrphanDataInfo, 'bucket' | 'key' | 'file'>,
+    minAgeMs?: number,
+  ): Promise<boolean> {
     this.checkOpen();
     return this.maintenance.removeOrphanData(orphan, minAgeMs);
   }
@@ -454,42 +371,29 @@ export class FileObjectStore implements ObjectStore {
   private async checkRoot(): Promise<void> {
     try {
       const st = await fs.stat(this.root);
-      if (!st.isDirectory()) throw new StorageUnavailableError(this.id, UnavailableReason.Missing, `${this.root} is not a directory`);
+      if (!st.isDirectory())
+        throw new StorageUnavailableError(
+          this.id,
+          UnavailableReason.Missing,
+          `${this.root} is not a directory`,
+        );
     } catch (err) {
       if (err instanceof StorageError) throw err;
       throw await this.mapError(err);
     }
   }
 
+  private ioContext(): FileIoContext {
+    return { id: this.id, root: this.root, fsync: this.fsync, checkRoot: () => this.checkRoot() };
+  }
+
   private checkOpen(): void {
-    if (this.closed) throw new StorageUnavailableError(this.id, UnavailableReason.Closed, 'store is closed');
+    if (this.closed)
+      throw new StorageUnavailableError(this.id, UnavailableReason.Closed, 'store is closed');
   }
 
   /** @internal Maps fs errors to typed storage errors (ENOENT only when the root is gone). */
-  async mapError(err: unknown): Promise<unknown> {
-    if (err instanceof StorageError) return err;
-    const code = errnoCode(err);
-    switch (code) {
-      case 'ENOSPC':
-      case 'EDQUOT':
-        return new StorageFullError(this.id, { cause: err });
-      case 'EACCES':
-      case 'EPERM':
-        return new StorageUnavailableError(this.id, UnavailableReason.AccessDenied, `permission denied under ${this.root}`, { cause: err });
-      case 'EROFS':
-        return new StorageUnavailableError(this.id, UnavailableReason.ReadOnly, `${this.root} is read-only`, { cause: err });
-      case 'EIO':
-        return new StorageUnavailableError(this.id, UnavailableReason.Io, `I/O error under ${this.root}`, { cause: err });
-      case 'ENOENT':
-      case 'ENOTDIR': {
-        const rootOk = await fs.stat(this.root).then((st) => st.isDirectory(), () => false);
-        if (!rootOk) {
-          return new StorageUnavailableError(this.id, UnavailableReason.Missing, `${this.root} is missing`, { cause: err });
-        }
-        return err;
-      }
-      default:
-        return err;
-    }
+  mapError(err: unknown): Promise<unknown> {
+    return mapFsError(this.id, this.root, err);
   }
 }

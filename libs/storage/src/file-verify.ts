@@ -27,10 +27,18 @@ export async function verifyStream(info: ObjectInfo, body: Readable): Promise<Ve
       if (digest.blockCrc32[i] !== info.blockCrc32[i]) corruptBlocks.push(i);
     }
   }
-  const base = { bucket: info.bucket, key: info.key, info, actualSize: digest.size, actualSha256: digest.sha256, deep: true };
+  const base = {
+    bucket: info.bucket,
+    key: info.key,
+    info,
+    actualSize: digest.size,
+    actualSha256: digest.sha256,
+    deep: true,
+  };
   if (info.sha256 === '') return { ...base, status: 'unverifiable', corruptBlocks };
   if (digest.size !== info.size) return { ...base, status: 'size-mismatch', corruptBlocks };
-  if (digest.sha256 !== info.sha256 || corruptBlocks.length > 0) return { ...base, status: 'corrupt', corruptBlocks };
+  if (digest.sha256 !== info.sha256 || corruptBlocks.length > 0)
+    return { ...base, status: 'corrupt', corruptBlocks };
   return { ...base, status: 'ok', corruptBlocks };
 }
 
@@ -38,7 +46,12 @@ export async function verifyStream(info: ObjectInfo, body: Readable): Promise<Ve
  * Verifies one object of a file node. Shallow: metadata present, data present, size matches.
  * Deep: also re-hashes every byte and reports the blocks whose CRC32 differs.
  */
-export async function verifyFileObject(root: string, bucket: string, key: string, deep: boolean): Promise<VerifyResult> {
+export async function verifyFileObject(
+  root: string,
+  bucket: string,
+  key: string,
+  deep: boolean,
+): Promise<VerifyResult> {
   const meta = await readMeta(root, bucket, key);
   if (!meta) return { bucket, key, status: 'missing', corruptBlocks: [], deep };
   const info = metaToInfo(meta);
@@ -48,11 +61,26 @@ export async function verifyFileObject(root: string, bucket: string, key: string
     size = (await fs.stat(dataPath)).size;
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
-    return { bucket, key, status: 'missing-data', info, corruptBlocks: blocksBeyond(info, 0), deep };
+    return {
+      bucket,
+      key,
+      status: 'missing-data',
+      info,
+      corruptBlocks: blocksBeyond(info, 0),
+      deep,
+    };
   }
   if (!deep) {
     if (size !== info.size) {
-      return { bucket, key, status: 'size-mismatch', info, actualSize: size, corruptBlocks: blocksBeyond(info, size), deep };
+      return {
+        bucket,
+        key,
+        status: 'size-mismatch',
+        info,
+        actualSize: size,
+        corruptBlocks: blocksBeyond(info, size),
+        deep,
+      };
     }
     return { bucket, key, status: 'ok', info, actualSize: size, corruptBlocks: [], deep };
   }

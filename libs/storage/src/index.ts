@@ -45,14 +45,20 @@ export {
   RESERVED_SEGMENT_PREFIX,
   RESERVED_METADATA_PREFIX,
 } from './validation.js';
-export { crc32, crc32Combine, ContentHasher, digestBuffer, DEFAULT_BLOCK_SIZE } from './checksum.js';
+export {
+  crc32,
+  crc32Combine,
+  ContentHasher,
+  digestBuffer,
+  DEFAULT_BLOCK_SIZE,
+} from './checksum.js';
 export type { ContentDigest } from './checksum.js';
 export { newVersionId } from './version-id.js';
 export { FileObjectStore } from './file-store.js';
 export type { FileStoreOptions } from './file-store.js';
 export type { TempFileInfo, PartialUploadInfo, OrphanDataInfo } from './file-maintenance.js';
 export { S3ObjectStore } from './s3-store.js';
-export type { S3StoreOptions } from './s3-store.js';
+export type { S3StoreOptions } from './s3-options.js';
 export { openTopology, openNode, parseTopologyConfig, loadTopologyFile } from './topology.js';
 export type {
   Topology,

@@ -12,7 +12,12 @@ export function rendezvousScore(nodeId: string, bucket: string, key: string): nu
  * that node wins or held.
  * @throws RangeError when `count` is not in 1..nodeIds.length
  */
-export function rendezvousReplicas(nodeIds: readonly string[], bucket: string, key: string, count: number): string[] {
+export function rendezvousReplicas(
+  nodeIds: readonly string[],
+  bucket: string,
+  key: string,
+  count: number,
+): string[] {
   if (!Number.isInteger(count) || count < 1 || count > nodeIds.length) {
     throw new RangeError(`replica count ${count} not in 1..${nodeIds.length}`);
   }

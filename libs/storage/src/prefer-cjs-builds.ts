@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import Module from 'node:module';
 
-type ResolveFilename = (request: string, parent: unknown, isMain: boolean, options?: unknown) => string;
+type ResolveFilename = (
+  request: string,
+  parent: unknown,
+  isMain: boolean,
+  options?: unknown,
+) => string;
 interface ModuleInternals {
   _resolveFilename: ResolveFilename;
 }

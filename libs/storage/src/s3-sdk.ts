@@ -33,6 +33,8 @@ export function loadS3Sdk(): S3Sdk {
 export function hasModuleCondition(execArgv: readonly string[]): boolean {
   return execArgv.some(
     (arg, i) =>
-      arg === '--conditions=module' || arg === '-C=module' || ((arg === '--conditions' || arg === '-C') && execArgv[i + 1] === 'module'),
+      arg === '--conditions=module' ||
+      arg === '-C=module' ||
+      ((arg === '--conditions' || arg === '-C') && execArgv[i + 1] === 'module'),
   );
 }

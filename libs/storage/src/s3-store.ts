@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+
 import { DEFAULT_BLOCK_SIZE, coarsenBlocks, digestBuffer, type ContentDigest } from './checksum.js';
 import { ObjectNotFoundError, StorageUnavailableError, UnavailableReason } from './errors.js';
 import { blocksBeyond, verifyStream } from './file-verify.js';
@@ -12,11 +13,12 @@ import { isNoSuchBucket, isNotFound, mapS3Error } from './s3-errors.js';
 import { MAX_S3_BLOCKS, fromS3Headers, recordedSize, toS3Metadata } from './s3-metadata.js';
 import { loadS3Sdk, type S3Sdk } from './s3-sdk.js';
 import { writeBodyToFile } from './spool.js';
-import { checkPreconditions, emitChange, pageSize } from './store-common.js';
+import { checkPreconditions, emitChange, mapLimit, pageSize } from './store-common.js';
+import type { S3StoreOptions } from './s3-options.js';
 import type {
   BucketInfo,
-  Capacity,
   ChangeListener,
+  Capacity,
   DeleteOptions,
   GetOptions,
   GetResult,
@@ -32,41 +34,6 @@ import type {
 import { normalizePutOptions, validateBucketName, validateKey } from './validation.js';
 import { createVerifyingStream } from './verify-stream.js';
 import { newVersionId } from './version-id.js';
-
-/** Options of {@link S3ObjectStore}. */
-export interface S3StoreOptions {
-  /** Node id. */
-  id: string;
-  /** Endpoint URL, e.g. `http://127.0.0.1:9000` for RustFS / MinIO; AWS when omitted. */
-  endpoint?: string;
-  /** Default `us-east-1`. */
-  region?: string;
-  /** Static credentials; the SDK's default provider chain when omitted. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** Path-style URLs (`endpoint/bucket/key`); needed by most self-hosted servers. Default `true` when `endpoint` is set. */
-  forcePathStyle?: boolean;
-  /** Base bytes per CRC32 block; doubled per object until at most 96 blocks remain. Default 1 MiB. */
-  blockSize?: number;
-  /** Where stream bodies are spooled while hashing (S3 metadata must be sent before the body). Default `os.tmpdir()`. */
-  spoolDir?: string;
-  /** Objects larger than this are uploaded in parts (`@aws-sdk/lib-storage`). Default 16 MiB. */
-  multipartThreshold?: number;
-  /** Part size of multipart uploads, at least 5 MiB. Default 8 MiB. */
-  partSize?: number;
-  /** Reported as `capacity().totalBytes`; S3 has no capacity API. Default `Number.MAX_SAFE_INTEGER` (unbounded). */
-  quotaBytes?: number;
-  /** SDK attempts per request (network errors, 5xx). Default 3. */
-  maxAttempts?: number;
-  /**
-   * SDK flexible checksums. Default `WHEN_REQUIRED`: rfw checks SHA-256 end to end itself, and
-   * older S3-compatible servers reject the aws-chunked trailers `WHEN_SUPPORTED` sends.
-   */
-  checksums?: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
-  /** Use this client instead of building one (then `close()` does not destroy it). */
-  client?: S3Client;
-  /** Called after each successful put / delete. */
-  onChange?: ChangeListener;
-}
 
 const HEAD_CONCURRENCY = 8;
 
@@ -128,15 +95,7 @@ export class S3ObjectStore implements ObjectStore {
       );
       const keys = (page.Contents ?? []).flatMap((c) => (c.Key === undefined ? [] : [c.Key]));
       // ListObjectsV2 has no user metadata: fetch it with bounded parallel HEADs.
-      const infos: (ObjectInfo | undefined)[] = new Array<ObjectInfo | undefined>(keys.length);
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        for (let i = next++; i < keys.length; i = next++) {
-          const key = keys[i];
-          if (key !== undefined) infos[i] = await this.headRaw(bucket, key);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, keys.length) }, worker));
+      const infos = await mapLimit(keys, HEAD_CONCURRENCY, (key) => this.headRaw(bucket, key));
       const objects = infos.filter((i): i is ObjectInfo => i !== undefined);
       const last = keys[keys.length - 1];
       return page.IsTruncated && last !== undefined ? { objects, nextCursor: last } : { objects };
@@ -161,11 +120,16 @@ export class S3ObjectStore implements ObjectStore {
     validateBucketName(bucket);
     validateKey(bucket, key);
     try {
-      const res = await this.client.send(new this.sdk.s3.GetObjectCommand({ Bucket: bucket, Key: key }));
+      const res = await this.client.send(
+        new this.sdk.s3.GetObjectCommand({ Bucket: bucket, Key: key }),
+      );
       const info = fromS3Headers(bucket, key, res);
       const raw = res.Body instanceof Readable ? res.Body : Readable.from([]);
       if (options?.verify === false) return { info, body: raw };
-      const checked = createVerifyingStream(this.id, { ...info, size: recordedSize(res) ?? info.size });
+      const checked = createVerifyingStream(this.id, {
+        ...info,
+        size: recordedSize(res) ?? info.size,
+      });
       pipeline(raw, checked, () => undefined);
       return { info, body: checked };
     } catch (err) {
@@ -174,7 +138,12 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(bucket: string, key: string, body: Readable | Buffer, options?: PutOptions): Promise<ObjectInfo> {
+  async put(
+    bucket: string,
+    key: string,
+    body: Readable | Buffer,
+    options?: PutOptions,
+  ): Promise<ObjectInfo> {
     this.checkOpen();
     validateBucketName(bucket);
     validateKey(bucket, key);
@@ -203,11 +172,23 @@ export class S3ObjectStore implements ObjectStore {
         contentType: opts.contentType,
         userMetadata: opts.userMetadata,
       };
-      const params = { Bucket: bucket, Key: key, ContentType: info.contentType, Metadata: toS3Metadata(info) };
-      const payload = (): Buffer | Readable => (spool === undefined ? (body as Buffer) : createReadStream(spool));
+      const params = {
+        Bucket: bucket,
+        Key: key,
+        ContentType: info.contentType,
+        Metadata: toS3Metadata(info),
+      };
+      const payload = (): Buffer | Readable =>
+        spool === undefined ? (body as Buffer) : createReadStream(spool);
       let etag: string | undefined;
       if (info.size <= this.multipartThreshold) {
-        const res = await this.client.send(new this.sdk.s3.PutObjectCommand({ ...params, Body: payload(), ContentLength: info.size }));
+        const res = await this.client.send(
+          new this.sdk.s3.PutObjectCommand({
+            ...params,
+            Body: payload(),
+            ContentLength: info.size,
+          }),
+        );
         etag = res.ETag;
       } else {
         const upload = new this.sdk.storage.Upload({
@@ -258,13 +239,40 @@ export class S3ObjectStore implements ObjectStore {
       const actual = fromS3Headers(bucket, key, head);
       const info = { ...actual, size: recordedSize(head) ?? actual.size };
       if (!deep) {
-        if (info.sha256 === '') return { bucket, key, status: 'unverifiable', info, actualSize: actual.size, corruptBlocks: [], deep };
+        if (info.sha256 === '')
+          return {
+            bucket,
+            key,
+            status: 'unverifiable',
+            info,
+            actualSize: actual.size,
+            corruptBlocks: [],
+            deep,
+          };
         if (actual.size !== info.size) {
-          return { bucket, key, status: 'size-mismatch', info, actualSize: actual.size, corruptBlocks: blocksBeyond(info, actual.size), deep };
+          return {
+            bucket,
+            key,
+            status: 'size-mismatch',
+            info,
+            actualSize: actual.size,
+            corruptBlocks: blocksBeyond(info, actual.size),
+            deep,
+          };
         }
-        return { bucket, key, status: 'ok', info, actualSize: actual.size, corruptBlocks: [], deep };
+        return {
+          bucket,
+          key,
+          status: 'ok',
+          info,
+          actualSize: actual.size,
+          corruptBlocks: [],
+          deep,
+        };
       }
-      const res = await this.client.send(new this.sdk.s3.GetObjectCommand({ Bucket: bucket, Key: key }));
+      const res = await this.client.send(
+        new this.sdk.s3.GetObjectCommand({ Bucket: bucket, Key: key }),
+      );
       const body = res.Body instanceof Readable ? res.Body : Readable.from([]);
       return await verifyStream(info, body);
     } catch (err) {
@@ -277,7 +285,9 @@ export class S3ObjectStore implements ObjectStore {
     try {
       const res = await this.client.send(new this.sdk.s3.ListBucketsCommand({}));
       return (res.Buckets ?? [])
-        .flatMap((b) => (b.Name === undefined ? [] : [{ name: b.Name, createdAt: b.CreationDate?.getTime() ?? 0 }]))
+        .flatMap((b) =>
+          b.Name === undefined ? [] : [{ name: b.Name, createdAt: b.CreationDate?.getTime() ?? 0 }],
+        )
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch (err) {
       throw mapS3Error(this.id, err);
@@ -306,7 +316,9 @@ export class S3ObjectStore implements ObjectStore {
       let token: string | undefined;
       do {
         try {
-          const page = await this.client.send(new this.sdk.s3.ListObjectsV2Command({ Bucket: name, ContinuationToken: token }));
+          const page = await this.client.send(
+            new this.sdk.s3.ListObjectsV2Command({ Bucket: name, ContinuationToken: token }),
+          );
           for (const c of page.Contents ?? []) used += c.Size ?? 0;
           token = page.IsTruncated ? page.NextContinuationToken : undefined;
         } catch (err) {
@@ -314,7 +326,11 @@ export class S3ObjectStore implements ObjectStore {
         }
       } while (token !== undefined);
     }
-    return { totalBytes: this.quotaBytes, freeBytes: Math.max(0, this.quotaBytes - used), usedBytes: used };
+    return {
+      totalBytes: this.quotaBytes,
+      freeBytes: Math.max(0, this.quotaBytes - used),
+      usedBytes: used,
+    };
   }
 
   async ping(): Promise<PingResult> {
@@ -325,7 +341,9 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       const mapped = mapS3Error(this.id, err);
       if (mapped instanceof StorageUnavailableError) throw mapped;
-      throw new StorageUnavailableError(this.id, UnavailableReason.Server, 'ping failed', { cause: err });
+      throw new StorageUnavailableError(this.id, UnavailableReason.Server, 'ping failed', {
+        cause: err,
+      });
     }
     return { latencyMs: performance.now() - started };
   }
@@ -336,9 +354,14 @@ export class S3ObjectStore implements ObjectStore {
     if (this.ownsClient) this.client.destroy();
   }
 
-  private async headOutput(bucket: string, key: string): Promise<HeadObjectCommandOutput | undefined> {
+  private async headOutput(
+    bucket: string,
+    key: string,
+  ): Promise<HeadObjectCommandOutput | undefined> {
     try {
-      return await this.client.send(new this.sdk.s3.HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return await this.client.send(
+        new this.sdk.s3.HeadObjectCommand({ Bucket: bucket, Key: key }),
+      );
     } catch (err) {
       if (isNotFound(err) || isNoSuchBucket(err)) return undefined;
       throw err;
@@ -351,6 +374,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new StorageUnavailableError(this.id, UnavailableReason.Closed, 'store is closed');
+    if (this.closed)
+      throw new StorageUnavailableError(this.id, UnavailableReason.Closed, 'store is closed');
   }
 }

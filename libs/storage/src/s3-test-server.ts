@@ -24,11 +24,18 @@ export interface S3TestServer {
  * (the S3 driver's default when an endpoint is given) and destroy them before `stop()`.
  * @param options.directory keep data here (not removed on stop); default a new temp dir
  */
-export async function startS3TestServer(options: { directory?: string } = {}): Promise<S3TestServer> {
+export async function startS3TestServer(
+  options: { directory?: string } = {},
+): Promise<S3TestServer> {
   const { default: S3rver } = await import('s3rver');
   const owned = options.directory === undefined;
   const directory = options.directory ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'rfw-s3rver-')));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: process.env.S3RVER_DEBUG !== '1', directory });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: process.env.S3RVER_DEBUG !== '1',
+    directory,
+  });
   allowSingleDes();
   fixListingOrder(server);
   const address = await server.run();
@@ -76,10 +83,16 @@ function fixListingOrder(server: object): void {
   if (!store) throw new Error('s3rver internals changed: no store to patch');
   const original = store.listObjects.bind(store);
   store.listObjects = async (bucket, options) => {
-    const all = await original(bucket, { ...options, startAfter: '', maxKeys: Number.POSITIVE_INFINITY });
+    const all = await original(bucket, {
+      ...options,
+      startAfter: '',
+      maxKeys: Number.POSITIVE_INFINITY,
+    });
     const startAfter = options.startAfter ?? '';
     const maxKeys = options.maxKeys ?? Number.POSITIVE_INFINITY;
-    const after = all.objects.filter((o) => compareKeys(o.key, startAfter) > 0).sort((a, b) => compareKeys(a.key, b.key));
+    const after = all.objects
+      .filter((o) => compareKeys(o.key, startAfter) > 0)
+      .sort((a, b) => compareKeys(a.key, b.key));
     return {
       objects: after.slice(0, maxKeys),
       commonPrefixes: all.commonPrefixes.filter((p) => compareKeys(p, startAfter) > 0),
@@ -99,8 +112,15 @@ let desShimInstalled = false;
 function allowSingleDes(): void {
   if (desShimInstalled) return;
   desShimInstalled = true;
-  type CipherFactory = (algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null) => unknown;
-  const mutable = crypto as unknown as { createCipheriv: CipherFactory; createDecipheriv: CipherFactory };
+  type CipherFactory = (
+    algorithm: string,
+    key: crypto.CipherKey,
+    iv: crypto.BinaryLike | null,
+  ) => unknown;
+  const mutable = crypto as unknown as {
+    createCipheriv: CipherFactory;
+    createDecipheriv: CipherFactory;
+  };
   const wrap = (original: CipherFactory): CipherFactory =>
     function desAs3des(algorithm, key, iv) {
       if (algorithm.toLowerCase() === 'des' && Buffer.isBuffer(key) && key.length === 8) {

@@ -17,10 +17,24 @@ export function checkPreconditions(
   options: DeleteOptions | undefined,
 ): PreconditionFailedError | undefined {
   if (options?.ifVersionId !== undefined && options.ifVersionId !== info.versionId) {
-    return new PreconditionFailedError(node, info.bucket, info.key, 'ifVersionId', options.ifVersionId, info.versionId);
+    return new PreconditionFailedError(
+      node,
+      info.bucket,
+      info.key,
+      'ifVersionId',
+      options.ifVersionId,
+      info.versionId,
+    );
   }
   if (options?.ifMtime !== undefined && options.ifMtime !== info.mtime) {
-    return new PreconditionFailedError(node, info.bucket, info.key, 'ifMtime', options.ifMtime, info.mtime);
+    return new PreconditionFailedError(
+      node,
+      info.bucket,
+      info.key,
+      'ifMtime',
+      options.ifMtime,
+      info.mtime,
+    );
   }
   return undefined;
 }
@@ -33,4 +47,19 @@ export function emitChange(listener: ChangeListener | undefined, event: ChangeEv
   } catch {
     // A listener bug must not turn a durable write into a reported failure.
   }
+}
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

@@ -8,7 +8,9 @@ import { S3ObjectStore } from './s3-store.js';
 import type { ChangeListener, ObjectStore } from './types.js';
 import { validateBucketName, validateKey } from './validation.js';
 
-const nodeId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'node id must be 1..64 characters of [A-Za-z0-9._-]');
+const nodeId = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'node id must be 1..64 characters of [A-Za-z0-9._-]');
 const positiveInt = z.number().int().positive();
 
 const fileNodeSchema = z.strictObject({
@@ -29,13 +31,21 @@ const s3NodeSchema = z.strictObject({
     endpoint: z.url().optional(),
     region: z.string().min(1).optional(),
     credentials: z
-      .strictObject({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
+      .strictObject({
+        accessKeyId: z.string().min(1),
+        secretAccessKey: z.string().min(1),
+        sessionToken: z.string().optional(),
+      })
       .optional(),
     forcePathStyle: z.boolean().optional(),
     blockSize: positiveInt.optional(),
     spoolDir: z.string().min(1).optional(),
     multipartThreshold: positiveInt.optional(),
-    partSize: z.number().int().min(5 * 1024 * 1024).optional(),
+    partSize: z
+      .number()
+      .int()
+      .min(5 * 1024 * 1024)
+      .optional(),
     quotaBytes: positiveInt.optional(),
     maxAttempts: positiveInt.optional(),
     checksums: z.enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED']).optional(),
@@ -87,7 +97,8 @@ export interface OpenTopologyOptions {
 
 function fieldPath(segments: readonly PropertyKey[]): string {
   let out = '';
-  for (const s of segments) out += typeof s === 'number' ? `[${s}]` : `${out === '' ? '' : '.'}${String(s)}`;
+  for (const s of segments)
+    out += typeof s === 'number' ? `[${s}]` : `${out === '' ? '' : '.'}${String(s)}`;
   return out;
 }
 
@@ -100,7 +111,10 @@ function fieldPath(segments: readonly PropertyKey[]): string {
 export function parseTopologyConfig(input: unknown): TopologyConfig {
   const parsed = topologySchema.safeParse(input);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ field: fieldPath(i.path), message: i.message }));
+    const issues = parsed.error.issues.map((i) => ({
+      field: fieldPath(i.path),
+      message: i.message,
+    }));
     const first = issues[0] ?? { field: '', message: 'invalid' };
     throw new TopologyConfigError(first.field, first.message, { cause: parsed.error, issues });
   }
@@ -109,12 +123,17 @@ export function parseTopologyConfig(input: unknown): TopologyConfig {
   const ids = new Set<string>();
   const roots = new Map<string, string>();
   config.nodes.forEach((node, i) => {
-    if (ids.has(node.id)) issues.push({ field: `nodes[${i}].id`, message: `duplicate node id ${node.id}` });
+    if (ids.has(node.id))
+      issues.push({ field: `nodes[${i}].id`, message: `duplicate node id ${node.id}` });
     ids.add(node.id);
     if (node.driver === 'file') {
       const root = path.resolve(node.options.root);
       const other = roots.get(root);
-      if (other !== undefined) issues.push({ field: `nodes[${i}].options.root`, message: `same directory as node ${other}` });
+      if (other !== undefined)
+        issues.push({
+          field: `nodes[${i}].options.root`,
+          message: `same directory as node ${other}`,
+        });
       roots.set(root, node.id);
     }
   });
@@ -125,19 +144,31 @@ export function parseTopologyConfig(input: unknown): TopologyConfig {
     } catch (err) {
       issues.push({ field: `buckets[${i}].name`, message: (err as Error).message });
     }
-    if (bucketNames.has(b.name)) issues.push({ field: `buckets[${i}].name`, message: `duplicate bucket ${b.name}` });
+    if (bucketNames.has(b.name))
+      issues.push({ field: `buckets[${i}].name`, message: `duplicate bucket ${b.name}` });
     bucketNames.add(b.name);
     if ('nodes' in b) {
       b.nodes.forEach((n, j) => {
-        if (!ids.has(n)) issues.push({ field: `buckets[${i}].nodes[${j}]`, message: `unknown node ${n}` });
-        if (b.nodes.indexOf(n) !== j) issues.push({ field: `buckets[${i}].nodes[${j}]`, message: `node ${n} listed twice` });
+        if (!ids.has(n))
+          issues.push({ field: `buckets[${i}].nodes[${j}]`, message: `unknown node ${n}` });
+        if (b.nodes.indexOf(n) !== j)
+          issues.push({ field: `buckets[${i}].nodes[${j}]`, message: `node ${n} listed twice` });
       });
     } else if (b.replicationFactor > config.nodes.length) {
-      issues.push({ field: `buckets[${i}].replicationFactor`, message: `exceeds the ${config.nodes.length} nodes` });
+      issues.push({
+        field: `buckets[${i}].replicationFactor`,
+        message: `exceeds the ${config.nodes.length} nodes`,
+      });
     }
   });
-  if (config.defaultReplicationFactor !== undefined && config.defaultReplicationFactor > config.nodes.length) {
-    issues.push({ field: 'defaultReplicationFactor', message: `exceeds the ${config.nodes.length} nodes` });
+  if (
+    config.defaultReplicationFactor !== undefined &&
+    config.defaultReplicationFactor > config.nodes.length
+  ) {
+    issues.push({
+      field: 'defaultReplicationFactor',
+      message: `exceeds the ${config.nodes.length} nodes`,
+    });
   }
   const first = issues[0];
   if (first) throw new TopologyConfigError(first.field, first.message, { issues });
@@ -146,7 +177,8 @@ export function parseTopologyConfig(input: unknown): TopologyConfig {
 
 /** Builds the store for one node entry. */
 export function openNode(node: NodeConfig, options: OpenTopologyOptions = {}): ObjectStore {
-  if (node.driver === 'file') return new FileObjectStore({ id: node.id, ...node.options, onChange: options.onChange });
+  if (node.driver === 'file')
+    return new FileObjectStore({ id: node.id, ...node.options, onChange: options.onChange });
   return new S3ObjectStore({ id: node.id, ...node.options, onChange: options.onChange });
 }
 
@@ -170,7 +202,10 @@ export function openTopology(config: unknown, options: OpenTopologyOptions = {})
       if (entry && 'nodes' in entry) return [...entry.nodes];
       const factor = entry?.replicationFactor ?? parsed.defaultReplicationFactor;
       if (factor === undefined) {
-        throw new TopologyConfigError('buckets', `bucket ${bucket} is not configured and there is no defaultReplicationFactor`);
+        throw new TopologyConfigError(
+          'buckets',
+          `bucket ${bucket} is not configured and there is no defaultReplicationFactor`,
+        );
       }
       return rendezvousReplicas(nodeIds, bucket, key, factor);
     },
@@ -185,7 +220,10 @@ export function openTopology(config: unknown, options: OpenTopologyOptions = {})
  * the file's directory.
  * @throws TopologyConfigError (field `''` when the file is not JSON); fs errors when unreadable
  */
-export async function loadTopologyFile(file: string, options: OpenTopologyOptions = {}): Promise<Topology> {
+export async function loadTopologyFile(
+  file: string,
+  options: OpenTopologyOptions = {},
+): Promise<Topology> {
   const text = await fs.readFile(file, 'utf8');
   let json: unknown;
   try {
@@ -197,7 +235,8 @@ export async function loadTopologyFile(file: string, options: OpenTopologyOption
   const config = parseTopologyConfig(json);
   for (const node of config.nodes) {
     if (node.driver === 'file') node.options.root = path.resolve(base, node.options.root);
-    else if (node.options.spoolDir !== undefined) node.options.spoolDir = path.resolve(base, node.options.spoolDir);
+    else if (node.options.spoolDir !== undefined)
+      node.options.spoolDir = path.resolve(base, node.options.spoolDir);
   }
   return openTopology(config, options);
 }

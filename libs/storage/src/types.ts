@@ -198,7 +198,12 @@ export interface ObjectStore {
    * computing SHA-256 and per-block CRC32 while writing.
    * @throws BucketNotFoundError, InvalidKeyError, InvalidMetadataError, StorageFullError, StorageUnavailableError
    */
-  put(bucket: string, key: string, body: Readable | Buffer, options?: PutOptions): Promise<ObjectInfo>;
+  put(
+    bucket: string,
+    key: string,
+    body: Readable | Buffer,
+    options?: PutOptions,
+  ): Promise<ObjectInfo>;
 
   /**
    * Deletes an object. Resolves `false` when there was nothing to delete.

@@ -35,7 +35,8 @@ export function validateBucketName(bucket: string): void {
   if (typeof bucket !== 'string' || bucket.length < 3 || bucket.length > 63) {
     throw new InvalidBucketError(String(bucket), InvalidBucketReason.Length);
   }
-  if (!BUCKET_CHARSET.test(bucket)) throw new InvalidBucketError(bucket, InvalidBucketReason.Charset);
+  if (!BUCKET_CHARSET.test(bucket))
+    throw new InvalidBucketError(bucket, InvalidBucketReason.Charset);
   if (!BUCKET_EDGE.test(bucket)) throw new InvalidBucketError(bucket, InvalidBucketReason.Edge);
   if (bucket.includes('..')) throw new InvalidBucketError(bucket, InvalidBucketReason.AdjacentDots);
   if (isIP(bucket) !== 0) throw new InvalidBucketError(bucket, InvalidBucketReason.IpAddress);
@@ -85,7 +86,8 @@ export function validateKey(bucket: string, key: string): void {
     if (segment === '.') fail(InvalidKeyReason.DotSegment);
     if (segment === '..') fail(InvalidKeyReason.DotDotSegment);
     if (segment.startsWith(RESERVED_SEGMENT_PREFIX)) fail(InvalidKeyReason.ReservedSegment);
-    if (Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES) fail(InvalidKeyReason.SegmentTooLong);
+    if (Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES)
+      fail(InvalidKeyReason.SegmentTooLong);
   }
 }
 
@@ -117,16 +119,24 @@ export function normalizePutOptions(options: PutOptions | undefined): Normalized
     if (!METADATA_NAME.test(name)) {
       throw new InvalidMetadataError(name, 'name must match [a-z0-9][a-z0-9._-]{0,127}');
     }
-    if (name.startsWith(RESERVED_METADATA_PREFIX)) throw new InvalidMetadataError(name, 'reserved name prefix rfw-');
-    if (name in userMetadata) throw new InvalidMetadataError(name, 'duplicate name (names are case-insensitive)');
+    if (name.startsWith(RESERVED_METADATA_PREFIX))
+      throw new InvalidMetadataError(name, 'reserved name prefix rfw-');
+    if (name in userMetadata)
+      throw new InvalidMetadataError(name, 'duplicate name (names are case-insensitive)');
     if (typeof value !== 'string' || !PRINTABLE_ASCII.test(value) || value.trim() !== value) {
-      throw new InvalidMetadataError(name, 'value must be printable ASCII without surrounding spaces');
+      throw new InvalidMetadataError(
+        name,
+        'value must be printable ASCII without surrounding spaces',
+      );
     }
     userMetadata[name] = value;
     bytes += name.length + value.length;
   }
   if (bytes > MAX_USER_METADATA_BYTES) {
-    throw new InvalidMetadataError('userMetadata', `total size ${bytes} exceeds ${MAX_USER_METADATA_BYTES} bytes`);
+    throw new InvalidMetadataError(
+      'userMetadata',
+      `total size ${bytes} exceeds ${MAX_USER_METADATA_BYTES} bytes`,
+    );
   }
   const versionId = options?.versionId;
   if (versionId !== undefined && !VERSION_ID.test(versionId)) {

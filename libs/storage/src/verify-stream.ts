@@ -12,8 +12,19 @@ export function createVerifyingStream(node: string, info: ObjectInfo): Transform
   const checkBlocks = info.blockSize > 0 && info.blockCrc32.length > 0;
   const hasher = new ContentHasher(checkBlocks ? info.blockSize : 1024 * 1024, false);
   let checked = 0;
-  const corrupt = (kind: 'size' | 'sha256' | 'block-crc32', detail: string, block?: number): ObjectCorruptedError =>
-    new ObjectCorruptedError(node, info.bucket, info.key, kind, detail, block === undefined ? undefined : { block });
+  const corrupt = (
+    kind: 'size' | 'sha256' | 'block-crc32',
+    detail: string,
+    block?: number,
+  ): ObjectCorruptedError =>
+    new ObjectCorruptedError(
+      node,
+      info.bucket,
+      info.key,
+      kind,
+      detail,
+      block === undefined ? undefined : { block },
+    );
 
   const checkCompleted = (blocks: readonly number[]): ObjectCorruptedError | undefined => {
     if (!checkBlocks) return undefined;
@@ -48,7 +59,9 @@ export function createVerifyingStream(node: string, info: ObjectInfo): Transform
         return;
       }
       if (info.sha256 !== '' && digest.sha256 !== info.sha256) {
-        callback(corrupt('sha256', `SHA-256 ${digest.sha256} differs from recorded ${info.sha256}`));
+        callback(
+          corrupt('sha256', `SHA-256 ${digest.sha256} differs from recorded ${info.sha256}`),
+        );
         return;
       }
       callback();

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ContentHasher, compareKeys, crc32, crc32Combine, validateBucketName, validateKey } from '../src/index.js';
+import {
+  ContentHasher,
+  compareKeys,
+  crc32,
+  crc32Combine,
+  validateBucketName,
+  validateKey,
+} from '../src/index.js';
 import { coarsenBlocks } from '../src/checksum.js';
 import { decodeCrcs, encodeCrcs } from '../src/s3-metadata.js';
 
@@ -17,10 +24,14 @@ describe('crc32', () => {
 
   it('combines CRCs of adjacent pieces', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.uint8Array({ maxLength: 3000 }), (a, b) => {
-        const whole = crc32(Buffer.concat([a, b]));
-        expect(crc32Combine(crc32(a), crc32(b), b.length)).toBe(whole);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.uint8Array({ maxLength: 3000 }),
+        (a, b) => {
+          const whole = crc32(Buffer.concat([a, b]));
+          expect(crc32Combine(crc32(a), crc32(b), b.length)).toBe(whole);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -46,7 +57,9 @@ describe('key order', () => {
       fc.property(fc.array(chars, { maxLength: 6 }), fc.array(chars, { maxLength: 6 }), (x, y) => {
         const a = x.join('');
         const b = y.join('');
-        expect(Math.sign(compareKeys(a, b))).toBe(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))));
+        expect(Math.sign(compareKeys(a, b))).toBe(
+          Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))),
+        );
       }),
       { numRuns: 500 },
     );
@@ -55,11 +68,15 @@ describe('key order', () => {
 
 describe('name validation', () => {
   it('accepts ordinary S3 names and keys', () => {
-    for (const b of ['abc', 'my-bucket', 'logs.2024', 'a'.repeat(63)]) expect(() => validateBucketName(b)).not.toThrow();
-    for (const k of ['a', 'a/b/c.txt', 'with space', 'ünï/cødé', '.hidden', 'a..b', '...']) expect(() => validateKey('b', k)).not.toThrow();
+    for (const b of ['abc', 'my-bucket', 'logs.2024', 'a'.repeat(63)])
+      expect(() => validateBucketName(b)).not.toThrow();
+    for (const k of ['a', 'a/b/c.txt', 'with space', 'ünï/cødé', '.hidden', 'a..b', '...'])
+      expect(() => validateKey('b', k)).not.toThrow();
   });
 
   it('rejects lone surrogates, which cannot be stored as UTF-8', () => {
-    expect(() => validateKey('b', 'bad\ud800')).toThrow(expect.objectContaining({ reason: 'invalid-utf16' }) as Error);
+    expect(() => validateKey('b', 'bad\ud800')).toThrow(
+      expect.objectContaining({ reason: 'invalid-utf16' }) as Error,
+    );
   });
 });

@@ -43,9 +43,19 @@ describe('crash consistency', () => {
   it('keeps the layout: one data file plus a metadata sidecar, nothing left in temp', async () => {
     const info = await store.put('bucket', 'a/b.txt', Buffer.from('hello'));
     const names = (await fs.readdir(objDir('a/b.txt'))).sort();
-    expect(names).toEqual(['.rfw.data.' + names[0]?.slice('.rfw.data.'.length), '.rfw.meta.json'].sort());
-    const meta = JSON.parse(await fs.readFile(path.join(objDir('a/b.txt'), '.rfw.meta.json'), 'utf8')) as Record<string, unknown>;
-    expect(meta).toMatchObject({ format: 'rfw-object/1', bucket: 'bucket', key: 'a/b.txt', sha256: info.sha256, size: 5 });
+    expect(names).toEqual(
+      ['.rfw.data.' + names[0]?.slice('.rfw.data.'.length), '.rfw.meta.json'].sort(),
+    );
+    const meta = JSON.parse(
+      await fs.readFile(path.join(objDir('a/b.txt'), '.rfw.meta.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    expect(meta).toMatchObject({
+      format: 'rfw-object/1',
+      bucket: 'bucket',
+      key: 'a/b.txt',
+      sha256: info.sha256,
+      size: 5,
+    });
     expect(await store.listTempFiles()).toEqual([]);
   });
 
@@ -61,9 +71,13 @@ describe('crash consistency', () => {
     await fs.writeFile(path.join(objDir('junk'), '.rfw.meta.json'), '{ not json');
     const other = await store.put('bucket', 'real', Buffer.from('real'));
     await fs.mkdir(objDir('moved'), { recursive: true });
-    await fs.copyFile(path.join(objDir('real'), '.rfw.meta.json'), path.join(objDir('moved'), '.rfw.meta.json'));
+    await fs.copyFile(
+      path.join(objDir('real'), '.rfw.meta.json'),
+      path.join(objDir('moved'), '.rfw.meta.json'),
+    );
 
-    for (const key of ['half', 'junk', 'moved']) expect(await store.head('bucket', key)).toBeUndefined();
+    for (const key of ['half', 'junk', 'moved'])
+      expect(await store.head('bucket', key)).toBeUndefined();
     const listed = await store.list({ bucket: 'bucket' });
     expect(listed.objects.map((o) => o.key)).toEqual(['real']);
     expect(listed.objects[0]).toEqual(other);
@@ -77,8 +91,12 @@ describe('crash consistency', () => {
 
     const orphans = await store.listOrphanData('bucket');
     expect(orphans.map((o) => `${o.key}/${o.file}`)).toEqual(['half/.rfw.data.123']);
-    expect(await store.removeOrphanData(orphans[0] ?? { bucket: 'bucket', key: 'half', file: '' })).toBe(false); // too young
-    expect(await store.removeOrphanData({ bucket: 'bucket', key: 'half', file: '.rfw.data.123' }, 0)).toBe(true);
+    expect(
+      await store.removeOrphanData(orphans[0] ?? { bucket: 'bucket', key: 'half', file: '' }),
+    ).toBe(false); // too young
+    expect(
+      await store.removeOrphanData({ bucket: 'bucket', key: 'half', file: '.rfw.data.123' }, 0),
+    ).toBe(true);
     expect(await store.listOrphanData('bucket')).toEqual([]);
   });
 
@@ -113,7 +131,11 @@ describe('crash consistency', () => {
 describe('bitrot and truncation', () => {
   it('pinpoints corrupt blocks and fails reads of rotten data', async () => {
     const data = Buffer.alloc(10 * 1024 + 17, 7);
-    const info = await store.put('bucket', 'rot', Readable.from([data.subarray(0, 3000), data.subarray(3000)]));
+    const info = await store.put(
+      'bucket',
+      'rot',
+      Readable.from([data.subarray(0, 3000), data.subarray(3000)]),
+    );
     expect(info.blockSize).toBe(1024);
     expect(info.blockCrc32).toHaveLength(11);
     expect(info.blockCrc32[10]).toBe(crc32(data.subarray(10 * 1024)));
@@ -123,7 +145,11 @@ describe('bitrot and truncation', () => {
     await fs.writeFile(file, bytes);
 
     expect(await store.verify('bucket', 'rot')).toMatchObject({ status: 'ok', deep: false });
-    expect(await store.verify('bucket', 'rot', { deep: true })).toMatchObject({ status: 'corrupt', corruptBlocks: [4], actualSize: data.length });
+    expect(await store.verify('bucket', 'rot', { deep: true })).toMatchObject({
+      status: 'corrupt',
+      corruptBlocks: [4],
+      actualSize: data.length,
+    });
     const got = await store.get('bucket', 'rot');
     const err = await readAll(got.body).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ObjectCorruptedError);
@@ -135,13 +161,26 @@ describe('bitrot and truncation', () => {
   it('reports truncated and missing data', async () => {
     await store.put('bucket', 'short', Buffer.alloc(4096, 1));
     await fs.truncate(await dataFileOf('short'), 2500);
-    expect(await store.verify('bucket', 'short')).toMatchObject({ status: 'size-mismatch', actualSize: 2500, corruptBlocks: [2, 3] });
-    expect(await store.verify('bucket', 'short', { deep: true })).toMatchObject({ status: 'size-mismatch', corruptBlocks: [2, 3] });
-    await expect(store.get('bucket', 'short')).rejects.toMatchObject({ name: 'ObjectCorruptedError', kind: 'size' });
+    expect(await store.verify('bucket', 'short')).toMatchObject({
+      status: 'size-mismatch',
+      actualSize: 2500,
+      corruptBlocks: [2, 3],
+    });
+    expect(await store.verify('bucket', 'short', { deep: true })).toMatchObject({
+      status: 'size-mismatch',
+      corruptBlocks: [2, 3],
+    });
+    await expect(store.get('bucket', 'short')).rejects.toMatchObject({
+      name: 'ObjectCorruptedError',
+      kind: 'size',
+    });
 
     await store.put('bucket', 'gone', Buffer.alloc(10, 1));
     await fs.rm(await dataFileOf('gone'));
-    expect(await store.verify('bucket', 'gone')).toMatchObject({ status: 'missing-data', corruptBlocks: [0] });
+    expect(await store.verify('bucket', 'gone')).toMatchObject({
+      status: 'missing-data',
+      corruptBlocks: [0],
+    });
     await expect(store.get('bucket', 'gone')).rejects.toMatchObject({ kind: 'missing-data' });
   });
 });
@@ -167,7 +206,11 @@ describe('unavailable node', () => {
       expect(err).toMatchObject({ reason: 'missing', node: 'n1' });
     }
     // A store that may create its root recovers by itself.
-    const fresh = new FileObjectStore({ id: 'n2', root: path.join(dir, 'new-root'), createRoot: true });
+    const fresh = new FileObjectStore({
+      id: 'n2',
+      root: path.join(dir, 'new-root'),
+      createRoot: true,
+    });
     await fresh.createBucket('bucket');
     expect((await fresh.ping()).latencyMs).toBeGreaterThanOrEqual(0);
   });
@@ -181,8 +224,14 @@ describe('unavailable node', () => {
 
   it('maps permission, read-only and full-disk errors with the cause kept', async () => {
     const errno = (code: string): Error => Object.assign(new Error(code), { code });
-    expect(await store.mapError(errno('EACCES'))).toMatchObject({ name: 'StorageUnavailableError', reason: 'access-denied' });
-    expect(await store.mapError(errno('EROFS'))).toMatchObject({ name: 'StorageUnavailableError', reason: 'read-only' });
+    expect(await store.mapError(errno('EACCES'))).toMatchObject({
+      name: 'StorageUnavailableError',
+      reason: 'access-denied',
+    });
+    expect(await store.mapError(errno('EROFS'))).toMatchObject({
+      name: 'StorageUnavailableError',
+      reason: 'read-only',
+    });
     const full = await store.mapError(errno('ENOSPC'));
     expect(full).toBeInstanceOf(StorageFullError);
     expect((full as Error).cause).toMatchObject({ code: 'ENOSPC' });
@@ -191,24 +240,35 @@ describe('unavailable node', () => {
 
 describe('partial uploads', () => {
   it('assembles parts in order, lists and aborts abandoned uploads', async () => {
-    const id = await store.createPartialUpload('bucket', 'multi/file.bin', { contentType: 'text/plain' });
+    const id = await store.createPartialUpload('bucket', 'multi/file.bin', {
+      contentType: 'text/plain',
+    });
     await store.uploadPart(id, 2, Buffer.from('world'));
     await store.uploadPart(id, 1, Readable.from([Buffer.from('hello ')]));
     const abandoned = await store.createPartialUpload('bucket', 'never/finished');
     await store.uploadPart(abandoned, 1, Buffer.alloc(100));
     const listed = await store.listPartialUploads();
-    expect(listed.map((u) => [u.uploadId, u.parts, u.bytes]).sort()).toEqual([[abandoned, 1, 100], [id, 2, 11]].sort());
+    expect(listed.map((u) => [u.uploadId, u.parts, u.bytes]).sort()).toEqual(
+      [
+        [abandoned, 1, 100],
+        [id, 2, 11],
+      ].sort(),
+    );
     expect(listed.every((u) => u.ageMs >= 0 && u.bucket === 'bucket')).toBe(true);
 
     const info = await store.completePartialUpload(id);
     expect(info).toMatchObject({ key: 'multi/file.bin', size: 11, contentType: 'text/plain' });
-    expect((await readAll((await store.get('bucket', 'multi/file.bin')).body)).toString()).toBe('hello world');
+    expect((await readAll((await store.get('bucket', 'multi/file.bin')).body)).toString()).toBe(
+      'hello world',
+    );
     await expect(store.completePartialUpload(id)).rejects.toBeInstanceOf(UploadNotFoundError);
 
     expect(await store.abortPartialUpload(abandoned)).toBe(true);
     expect(await store.abortPartialUpload(abandoned)).toBe(false);
     expect(await store.abortPartialUpload('../../etc')).toBe(false);
     expect(await store.listPartialUploads()).toEqual([]);
-    await expect(store.uploadPart('nope', 1, Buffer.alloc(1))).rejects.toBeInstanceOf(UploadNotFoundError);
+    await expect(store.uploadPart('nope', 1, Buffer.alloc(1))).rejects.toBeInstanceOf(
+      UploadNotFoundError,
+    );
   });
 });

@@ -49,7 +49,12 @@ function expectedBlocks(data: Buffer, blockSize: number): number[] {
   return out;
 }
 
-async function listAll(store: ObjectStore, bucket: string, prefix?: string, limit?: number): Promise<string[]> {
+async function listAll(
+  store: ObjectStore,
+  bucket: string,
+  prefix?: string,
+  limit?: number,
+): Promise<string[]> {
   const keys: string[] = [];
   let cursor: string | undefined;
   for (let pages = 0; pages < 100; pages++) {
@@ -125,7 +130,10 @@ export function describeStoreContract(driver: string, factory: ContractFactory):
       });
       expect(info.blockCrc32).toEqual([crc32(data)]);
       expect(info.etag).not.toBe('');
-      expect(await store.head(bucket, 'docs/hello.txt')).toMatchObject({ ...info, etag: expect.any(String) });
+      expect(await store.head(bucket, 'docs/hello.txt')).toMatchObject({
+        ...info,
+        etag: expect.any(String),
+      });
       const got = await store.get(bucket, 'docs/hello.txt');
       expect(got.info.sha256).toBe(info.sha256);
       expect((await readAll(got.body)).equals(data)).toBe(true);
@@ -149,7 +157,10 @@ export function describeStoreContract(driver: string, factory: ContractFactory):
       expect(info.blockCrc32.length).toBe(Math.ceil(data.length / info.blockSize));
       const back = await readAll((await store.get(bucket, 'big/blob.bin')).body);
       expect(sha256(back)).toBe(info.sha256);
-      expect(await store.verify(bucket, 'big/blob.bin', { deep: true })).toMatchObject({ status: 'ok', corruptBlocks: [] });
+      expect(await store.verify(bucket, 'big/blob.bin', { deep: true })).toMatchObject({
+        status: 'ok',
+        corruptBlocks: [],
+      });
     });
 
     it('overwrites atomically with a new version', async () => {
@@ -162,19 +173,40 @@ export function describeStoreContract(driver: string, factory: ContractFactory):
     });
 
     it('lists in UTF-8 key order with prefix and cursor pagination', async () => {
-      const keys = ['b', 'a', 'a/b', 'a-x', 'a-x/y', 'a0', 'a/b/c', 'z/é', 'z/e', 'photos/2024/01.jpg', 'photos/2024/02.jpg', 'photos/2025/01.jpg'];
+      const keys = [
+        'b',
+        'a',
+        'a/b',
+        'a-x',
+        'a-x/y',
+        'a0',
+        'a/b/c',
+        'z/é',
+        'z/e',
+        'photos/2024/01.jpg',
+        'photos/2024/02.jpg',
+        'photos/2025/01.jpg',
+      ];
       for (const key of keys) await store.put(bucket, key, Buffer.from(key));
       const sorted = [...keys].sort(compareKeys);
       expect(await listAll(store, bucket)).toEqual(sorted);
       expect(await listAll(store, bucket, undefined, 3)).toEqual(sorted);
-      expect(await listAll(store, bucket, 'photos/2024/')).toEqual(['photos/2024/01.jpg', 'photos/2024/02.jpg']);
+      expect(await listAll(store, bucket, 'photos/2024/')).toEqual([
+        'photos/2024/01.jpg',
+        'photos/2024/02.jpg',
+      ]);
       expect(await listAll(store, bucket, 'a', 2)).toEqual(sorted.filter((k) => k.startsWith('a')));
       const page = await store.list({ bucket, cursor: 'a-x/y', limit: 2 });
-      expect(page.objects.map((o) => o.key)).toEqual(sorted.filter((k) => compareKeys(k, 'a-x/y') > 0).slice(0, 2));
+      expect(page.objects.map((o) => o.key)).toEqual(
+        sorted.filter((k) => compareKeys(k, 'a-x/y') > 0).slice(0, 2),
+      );
       expect(page.nextCursor).toBe(page.objects[1]?.key);
       const all = await store.list({ bucket, limit: 1000 });
       expect(all.nextCursor).toBeUndefined();
-      expect(all.objects.find((o) => o.key === 'a/b')).toMatchObject({ size: 3, sha256: sha256(Buffer.from('a/b')) });
+      expect(all.objects.find((o) => o.key === 'a/b')).toMatchObject({
+        size: 3,
+        sha256: sha256(Buffer.from('a/b')),
+      });
     });
 
     it('reports missing objects and buckets', async () => {
@@ -182,19 +214,34 @@ export function describeStoreContract(driver: string, factory: ContractFactory):
       expect(await store.head('no-such-bucket', 'nope')).toBeUndefined();
       await expect(store.get(bucket, 'nope')).rejects.toBeInstanceOf(ObjectNotFoundError);
       expect(await store.delete(bucket, 'nope')).toBe(false);
-      await expect(store.put('no-such-bucket', 'k', Buffer.from('x'))).rejects.toBeInstanceOf(BucketNotFoundError);
-      await expect(store.list({ bucket: 'no-such-bucket' })).rejects.toBeInstanceOf(BucketNotFoundError);
+      await expect(store.put('no-such-bucket', 'k', Buffer.from('x'))).rejects.toBeInstanceOf(
+        BucketNotFoundError,
+      );
+      await expect(store.list({ bucket: 'no-such-bucket' })).rejects.toBeInstanceOf(
+        BucketNotFoundError,
+      );
       expect((await store.verify(bucket, 'nope')).status).toBe('missing');
     });
 
     it('deletes, honouring ifVersionId and ifMtime', async () => {
       const info = await store.put(bucket, 'dir/k', Buffer.from('x'), { mtime: 1000 });
-      const err = await store.delete(bucket, 'dir/k', { ifVersionId: 'other' }).catch((e: unknown) => e);
+      const err = await store
+        .delete(bucket, 'dir/k', { ifVersionId: 'other' })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PreconditionFailedError);
-      expect(err).toMatchObject({ condition: 'ifVersionId', expected: 'other', actual: info.versionId, key: 'dir/k' });
-      await expect(store.delete(bucket, 'dir/k', { ifMtime: 999 })).rejects.toMatchObject({ condition: 'ifMtime' });
+      expect(err).toMatchObject({
+        condition: 'ifVersionId',
+        expected: 'other',
+        actual: info.versionId,
+        key: 'dir/k',
+      });
+      await expect(store.delete(bucket, 'dir/k', { ifMtime: 999 })).rejects.toMatchObject({
+        condition: 'ifMtime',
+      });
       expect(await store.head(bucket, 'dir/k')).toBeDefined();
-      expect(await store.delete(bucket, 'dir/k', { ifVersionId: info.versionId, ifMtime: 1000 })).toBe(true);
+      expect(
+        await store.delete(bucket, 'dir/k', { ifVersionId: info.versionId, ifMtime: 1000 }),
+      ).toBe(true);
       expect(await store.head(bucket, 'dir/k')).toBeUndefined();
       expect(await listAll(store, bucket)).toEqual([]);
     });
@@ -237,10 +284,18 @@ export function describeStoreContract(driver: string, factory: ContractFactory):
     });
 
     it('rejects non-portable metadata with InvalidMetadataError', async () => {
-      await expect(store.put(bucket, 'k', Buffer.from('x'), { userMetadata: { 'rfw-sha256': 'x' } })).rejects.toBeInstanceOf(InvalidMetadataError);
-      await expect(store.put(bucket, 'k', Buffer.from('x'), { userMetadata: { k: 'é' } })).rejects.toBeInstanceOf(InvalidMetadataError);
-      await expect(store.put(bucket, 'k', Buffer.from('x'), { userMetadata: { k: 'v'.repeat(2000) } })).rejects.toBeInstanceOf(InvalidMetadataError);
-      await expect(store.put(bucket, 'k', Buffer.from('x'), { mtime: -1 })).rejects.toBeInstanceOf(InvalidMetadataError);
+      await expect(
+        store.put(bucket, 'k', Buffer.from('x'), { userMetadata: { 'rfw-sha256': 'x' } }),
+      ).rejects.toBeInstanceOf(InvalidMetadataError);
+      await expect(
+        store.put(bucket, 'k', Buffer.from('x'), { userMetadata: { k: 'é' } }),
+      ).rejects.toBeInstanceOf(InvalidMetadataError);
+      await expect(
+        store.put(bucket, 'k', Buffer.from('x'), { userMetadata: { k: 'v'.repeat(2000) } }),
+      ).rejects.toBeInstanceOf(InvalidMetadataError);
+      await expect(store.put(bucket, 'k', Buffer.from('x'), { mtime: -1 })).rejects.toBeInstanceOf(
+        InvalidMetadataError,
+      );
       expect(await store.head(bucket, 'k')).toBeUndefined();
     });
 
@@ -249,7 +304,9 @@ export function describeStoreContract(driver: string, factory: ContractFactory):
         yield Buffer.alloc(1000, 1);
         throw new Error('client went away');
       }
-      await expect(store.put(bucket, 'partial', Readable.from(failing()))).rejects.toThrow('client went away');
+      await expect(store.put(bucket, 'partial', Readable.from(failing()))).rejects.toThrow(
+        'client went away',
+      );
       expect(await store.head(bucket, 'partial')).toBeUndefined();
       expect(await listAll(store, bucket)).toEqual([]);
     });
@@ -270,7 +327,13 @@ export function describeStoreContract(driver: string, factory: ContractFactory):
       await store.delete(bucket, 'ev');
       expect(events).toEqual([
         { type: 'put', node: store.id, bucket, key: 'ev', info },
-        { type: 'delete', node: store.id, bucket, key: 'ev', info: expect.objectContaining({ versionId: info.versionId }) as ObjectInfo },
+        {
+          type: 'delete',
+          node: store.id,
+          bucket,
+          key: 'ev',
+          info: expect.objectContaining({ versionId: info.versionId }) as ObjectInfo,
+        },
       ]);
     });
 

@@ -23,8 +23,14 @@ afterEach(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-function fileNodes(n: number): { id: string; driver: 'file'; options: { root: string; createRoot: boolean } }[] {
-  return Array.from({ length: n }, (_, i) => ({ id: `n${i + 1}`, driver: 'file' as const, options: { root: path.join(dir, `n${i + 1}`), createRoot: true } }));
+function fileNodes(
+  n: number,
+): { id: string; driver: 'file'; options: { root: string; createRoot: boolean } }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `n${i + 1}`,
+    driver: 'file' as const,
+    options: { root: path.join(dir, `n${i + 1}`), createRoot: true },
+  }));
 }
 
 function configError(input: unknown): TopologyConfigError {
@@ -40,25 +46,53 @@ function configError(input: unknown): TopologyConfigError {
 describe('topology config validation', () => {
   it('names the offending field', () => {
     expect(configError({ nodes: [] }).field).toBe('nodes');
-    expect(configError({ nodes: [{ id: 'a', driver: 'ftp', options: {} }] }).field).toBe('nodes[0].driver');
-    expect(configError({ nodes: [{ id: 'a', driver: 'file', options: {} }] }).field).toBe('nodes[0].options.root');
-    expect(configError({ nodes: [{ id: 'bad id!', driver: 'file', options: { root: '/x' } }] }).field).toBe('nodes[0].id');
-    expect(configError({ nodes: [{ id: 'a', driver: 's3', options: { endpoint: 'not a url' } }] }).field).toBe('nodes[0].options.endpoint');
+    expect(configError({ nodes: [{ id: 'a', driver: 'ftp', options: {} }] }).field).toBe(
+      'nodes[0].driver',
+    );
+    expect(configError({ nodes: [{ id: 'a', driver: 'file', options: {} }] }).field).toBe(
+      'nodes[0].options.root',
+    );
+    expect(
+      configError({ nodes: [{ id: 'bad id!', driver: 'file', options: { root: '/x' } }] }).field,
+    ).toBe('nodes[0].id');
+    expect(
+      configError({ nodes: [{ id: 'a', driver: 's3', options: { endpoint: 'not a url' } }] }).field,
+    ).toBe('nodes[0].options.endpoint');
     expect(configError({ nodes: fileNodes(1), extra: true }).field).toBe('');
   });
 
   it('checks cross-references', () => {
     const nodes = fileNodes(3);
-    expect(configError({ nodes: [...nodes, { ...nodes[0], options: { root: '/elsewhere' } }] })).toMatchObject({ field: 'nodes[3].id' });
-    expect(configError({ nodes: [nodes[0], { ...nodes[1], options: nodes[0]?.options }] }).field).toBe('nodes[1].options.root');
-    expect(configError({ nodes, buckets: [{ name: 'Bad_Bucket', replicationFactor: 1 }] }).field).toBe('buckets[0].name');
-    expect(configError({ nodes, buckets: [{ name: 'photos', nodes: ['n1', 'n9'] }] }).field).toBe('buckets[0].nodes[1]');
-    expect(configError({ nodes, buckets: [{ name: 'photos', nodes: ['n1', 'n1'] }] }).field).toBe('buckets[0].nodes[1]');
-    expect(configError({ nodes, buckets: [{ name: 'photos', replicationFactor: 4 }] }).field).toBe('buckets[0].replicationFactor');
-    expect(configError({ nodes, buckets: [{ name: 'photos', replicationFactor: 1 }, { name: 'photos', replicationFactor: 1 }] }).field).toBe(
-      'buckets[1].name',
+    expect(
+      configError({ nodes: [...nodes, { ...nodes[0], options: { root: '/elsewhere' } }] }),
+    ).toMatchObject({ field: 'nodes[3].id' });
+    expect(
+      configError({ nodes: [nodes[0], { ...nodes[1], options: nodes[0]?.options }] }).field,
+    ).toBe('nodes[1].options.root');
+    expect(
+      configError({ nodes, buckets: [{ name: 'Bad_Bucket', replicationFactor: 1 }] }).field,
+    ).toBe('buckets[0].name');
+    expect(configError({ nodes, buckets: [{ name: 'photos', nodes: ['n1', 'n9'] }] }).field).toBe(
+      'buckets[0].nodes[1]',
     );
-    expect(configError({ nodes, defaultReplicationFactor: 5 }).field).toBe('defaultReplicationFactor');
+    expect(configError({ nodes, buckets: [{ name: 'photos', nodes: ['n1', 'n1'] }] }).field).toBe(
+      'buckets[0].nodes[1]',
+    );
+    expect(configError({ nodes, buckets: [{ name: 'photos', replicationFactor: 4 }] }).field).toBe(
+      'buckets[0].replicationFactor',
+    );
+    expect(
+      configError({
+        nodes,
+        buckets: [
+          { name: 'photos', replicationFactor: 1 },
+          { name: 'photos', replicationFactor: 1 },
+        ],
+      }).field,
+    ).toBe('buckets[1].name');
+    expect(configError({ nodes, defaultReplicationFactor: 5 }).field).toBe(
+      'defaultReplicationFactor',
+    );
     const err = configError({ nodes, buckets: [{ name: 'ab', nodes: ['zz'] }] });
     expect(err.issues.map((i) => i.field)).toEqual(['buckets[0].name', 'buckets[0].nodes[0]']);
     expect(err.name).toBe('TopologyConfigError');
@@ -70,7 +104,17 @@ describe('openTopology', () => {
     const events: ChangeEvent[] = [];
     const topo = openTopology(
       {
-        nodes: [...fileNodes(4), { id: 's3-a', driver: 's3', options: { endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'k', secretAccessKey: 's' } } }],
+        nodes: [
+          ...fileNodes(4),
+          {
+            id: 's3-a',
+            driver: 's3',
+            options: {
+              endpoint: 'http://127.0.0.1:9',
+              credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+            },
+          },
+        ],
         buckets: [
           { name: 'pinned', nodes: ['n2', 'n4'] },
           { name: 'spread', replicationFactor: 3 },
@@ -124,7 +168,10 @@ describe('loadTopologyFile', () => {
     const file = path.join(dir, 'topology.json');
     await fs.writeFile(
       file,
-      JSON.stringify({ nodes: [{ id: 'a', driver: 'file', options: { root: 'data/a', createRoot: true } }], buckets: [{ name: 'logs', replicationFactor: 1 }] }),
+      JSON.stringify({
+        nodes: [{ id: 'a', driver: 'file', options: { root: 'data/a', createRoot: true } }],
+        buckets: [{ name: 'logs', replicationFactor: 1 }],
+      }),
     );
     const topo = await loadTopologyFile(file);
     const store = topo.nodes.get('a');

@@ -1,0 +1,98 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream';
+import { ObjectCorruptedError, ObjectNotFoundError } from './errors.js';
+import {
+  META_FILE,
+  fsyncDir,
+  infoToMeta,
+  isErrno,
+  metaToInfo,
+  newDataFileName,
+  objectDir,
+  readMeta,
+  renameInto,
+  writeTempFile,
+} from './file-layout.js';
+import type { GetResult, ObjectInfo } from './types.js';
+import { createVerifyingStream } from './verify-stream.js';
+
+/** What the read / commit helpers need from the store. */
+export interface FileIoContext {
+  id: string;
+  root: string;
+  fsync: boolean;
+  /** @throws StorageUnavailableError when the node directory is gone */
+  checkRoot(): Promise<void>;
+}
+
+/**
+ * Opens an object for reading. The data file named by the metadata can be replaced by a
+ * concurrent put between the two reads, so this retries with fresh metadata; once open, the
+ * fd keeps the bytes alive even if the file is unlinked.
+ * @throws ObjectNotFoundError, ObjectCorruptedError (missing data, or wrong size when verifying)
+ */
+export async function openObject(
+  ctx: FileIoContext,
+  bucket: string,
+  key: string,
+  verify: boolean,
+): Promise<GetResult> {
+  for (let attempt = 0; ; attempt++) {
+    const meta = await readMeta(ctx.root, bucket, key);
+    if (!meta) {
+      await ctx.checkRoot();
+      throw new ObjectNotFoundError(ctx.id, bucket, key);
+    }
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(path.join(objectDir(ctx.root, bucket, key), meta.dataFile), 'r');
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      if (attempt < 3) continue;
+      const detail = `data file ${meta.dataFile} is missing`;
+      throw new ObjectCorruptedError(ctx.id, bucket, key, 'missing-data', detail, { cause: err });
+    }
+    const info = metaToInfo(meta);
+    const { size } = await fh.stat();
+    if (verify && size !== info.size) {
+      await fh.close();
+      const detail = `data file has ${size} bytes, recorded ${info.size}`;
+      throw new ObjectCorruptedError(ctx.id, bucket, key, 'size', detail);
+    }
+    const raw = fh.createReadStream();
+    if (!verify) return { info, body: raw };
+    const checked = createVerifyingStream(ctx.id, info);
+    pipeline(raw, checked, () => undefined);
+    return { info, body: checked };
+  }
+}
+
+/**
+ * Makes a fully written, fsynced temp data file the current content of `info.bucket/key`:
+ * writes the metadata to a temp file, renames the data into the object directory, renames
+ * the metadata in last (the commit point), fsyncs the directory and drops the replaced data
+ * file. Call under the per-key lock.
+ */
+export async function commitObject(
+  ctx: FileIoContext,
+  info: ObjectInfo,
+  dataTmp: string,
+): Promise<void> {
+  const dataFile = newDataFileName();
+  const dir = objectDir(ctx.root, info.bucket, info.key);
+  const meta = JSON.stringify(infoToMeta(info, dataFile));
+  const tmpMeta = await writeTempFile(ctx.root, 'meta', meta, ctx.fsync);
+  try {
+    await renameInto(dataTmp, dir, dataFile);
+    const previous = await readMeta(ctx.root, info.bucket, info.key);
+    await renameInto(tmpMeta, dir, META_FILE);
+    if (ctx.fsync) await fsyncDir(dir);
+    if (previous && previous.dataFile !== dataFile) {
+      await fs.rm(path.join(dir, previous.dataFile), { force: true });
+    }
+  } catch (err) {
+    await fs.rm(tmpMeta, { force: true });
+    throw err;
+  }
+}
