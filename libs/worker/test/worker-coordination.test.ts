@@ -27,7 +27,11 @@ describe('worker_coordination: instances, crashes, breakers, pause, priority, ra
     const q = await h.queue();
     const nc = await connect({ servers: h.server.url });
     const execs: Array<{ id: string; attempt: number; worker: string }> = [];
-    nc.subscribe(`${h.prefix}.test.exec`, { callback: (_e, m) => execs.push(decodeJson(m.data)) });
+    nc.subscribe(`${h.prefix}.test.exec`, {
+      callback: (_e, m) => {
+        execs.push(decodeJson(m.data));
+      },
+    });
     const a = startWorker('proc-a');
     const b = startWorker('proc-b');
     await Promise.all([a.waitForLine(/service ready/), b.waitForLine(/service ready/)]);
