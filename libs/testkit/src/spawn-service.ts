@@ -63,7 +63,7 @@ export function spawnService(entry: string, opts: SpawnServiceOptions = {}): Ser
     proc,
     lines,
     exited,
-    waitForLine(match, timeoutMs = 30_000) {
+    waitForLine(match, timeoutMs = 120_000) {
       const test = typeof match === 'function' ? match : (l: string) => match.test(l);
       const found = lines.find(test);
       if (found) return Promise.resolve(found);
