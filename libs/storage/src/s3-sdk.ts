@@ -21,7 +21,7 @@ let cached: S3Sdk | undefined;
  * {@link preferCjsBuilds} is installed first.
  */
 export function loadS3Sdk(): S3Sdk {
-  if (!cached && hasModuleCondition(process.execArgv)) preferCjsBuilds();
+  if (!cached && hasModuleCondition([...process.execArgv, ...nodeOptions()])) preferCjsBuilds();
   cached ??= {
     s3: requireCjs('@aws-sdk/client-s3') as typeof ClientS3,
     storage: requireCjs('@aws-sdk/lib-storage') as typeof LibStorage,
@@ -37,4 +37,8 @@ export function hasModuleCondition(execArgv: readonly string[]): boolean {
       arg === '-C=module' ||
       ((arg === '--conditions' || arg === '-C') && execArgv[i + 1] === 'module'),
   );
+}
+
+function nodeOptions(): string[] {
+  return (process.env.NODE_OPTIONS ?? '').split(/\s+/).filter((a) => a !== '');
 }
