@@ -11,12 +11,21 @@ import { build, type Plugin } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/**
+ * `BENCH_RFW_LIBS=/tmp/scratch/libs` takes `@rfw/core` and `@rfw/worker` from
+ * a scratch copy (`<dir>/core/src`, `<dir>/worker/src`): measure a proposed
+ * change to the product without touching it.
+ */
+const scratchLibs = process.env.BENCH_RFW_LIBS;
+
 const externalDeps: Plugin = {
   name: 'external-deps',
   setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@rfw/') ? undefined : { path: args.path, external: true },
-    );
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      const lib = /^@rfw\/(core|worker)$/.exec(args.path)?.[1];
+      if (scratchLibs && lib) return { path: join(scratchLibs, lib, 'src', 'index.ts') };
+      return args.path.startsWith('@rfw/') ? undefined : { path: args.path, external: true };
+    });
   },
 };
 

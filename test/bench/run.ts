@@ -124,6 +124,9 @@ async function main(): Promise<number> {
     `bench: ${args.quick ? 'quick' : 'full'} run, ${sizes.repeats} repetition(s), ${machine.nproc} cores, load ${machine.loadAverage}`,
   );
   const bundle = await bundleChild();
+  // On Ctrl-C, exit through the normal exit hooks: they stop the nats-servers and the bundle goes.
+  process.once('exit', () => bundle.remove());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   const profileDir = args.profile ? resolve(args.profile) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const ctx: RunContext = {

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnService, type ServiceProcess } from '@rfw/testkit';
+import { processCpuMs } from '../harness.js';
 import { latencySummary, pairValues } from '../stats.js';
 import { withRun } from './scope.js';
 import type { RunContext, Scenario } from './types.js';
@@ -71,6 +72,10 @@ export const delayedScenario: Scenario = {
         const l = latencySummary(pairValues(samples, () => true));
         return { p50: l.p50, p99: l.p99, max: l.max };
       } finally {
+        if (scheduler) {
+          const cpu = processCpuMs(scheduler.proc.pid);
+          if (Number.isFinite(cpu)) ctx.cpu.scheduler = (ctx.cpu.scheduler ?? 0) + cpu;
+        }
         await scheduler?.kill('SIGKILL');
       }
     });
