@@ -52,15 +52,34 @@ function readRuntimeFile(dataDir: string): RuntimeInfo | undefined {
 
 const tail = (r: Run): string => r.lines.slice(-40).join('\n');
 
-afterAll(async () => {
-  for (const r of runs) {
-    if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
-  }
-});
+/** Stop what a failed test left running: SIGTERM (the supervisor stops its children), then SIGKILL. */
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    runs.map(async (r) => {
+      if (r.proc.exitCode !== null || r.proc.signalCode !== null) return;
+      r.proc.kill('SIGTERM');
+      const timer = setTimeout(() => r.proc.kill('SIGKILL'), 30_000);
+      await r.exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
+/** The demo job the test runs: the quickest one whose service is up. */
+const PREFERRED = [
+  'worker-metrics',
+  'worker-indexing',
+  'worker-cleanup',
+  'worker-healing',
+  'worker-replication',
+];
 
 describe('integration: npm start', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rfw-npm-start-'));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await stopAll();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('starts, runs a demo job, refuses a second copy, stops on SIGINT, and keeps its data', async () => {
     const [monitorPort] = await freePorts(1);
@@ -96,7 +115,9 @@ describe('integration: npm start', () => {
     let inTestWorker: WorkerManager | undefined;
     let id: string;
     try {
-      const job = demoJobs().find((j) => rt.services[j.service]?.state === 'ready');
+      const job = PREFERRED.map((svc) => demoJobs().find((j) => j.service === svc)).find(
+        (j) => j && rt.services[j.service]?.state === 'ready',
+      );
       if (job) {
         id = await queue.schedule(job.type, job.payload, {
           ...job.options,

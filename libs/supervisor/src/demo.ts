@@ -9,6 +9,14 @@
 import { existsSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JobQueue, type ScheduleOptions } from '@rfw/core';
+import {
+  CleanupPayload,
+  HealingPayload,
+  IndexingPayload,
+  MetricsPayload,
+  ReplicationResyncPayload,
+  StorageJobType,
+} from '@rfw/storage-jobs';
 import type { TagLogger } from './log-sink.js';
 
 export interface DemoStore {
@@ -97,45 +105,87 @@ export interface DemoJob {
   options?: ScheduleOptions;
 }
 
-/** The demo jobs: one per built-in worker type, each doing real work on the demo store. */
+/**
+ * The demo jobs: one per built-in worker type, each doing real work on the
+ * demo store. Payloads go through the workers' own schemas (@rfw/storage-jobs),
+ * so a change of contract fails here, not in a worker's DLQ.
+ */
 export function demoJobs(): DemoJob[] {
   return [
     {
       service: 'worker-healing',
-      type: 'healing',
-      payload: { scope: 'bucket', bucket: 'photos' },
+      type: StorageJobType.Healing,
+      // Deep: re-hash data, so the injected bitrot and truncation are found too.
+      payload: HealingPayload.parse({ scope: 'bucket', bucket: 'photos', deep: true }),
       options: { priority: 'high', id: 'demo-heal-photos' },
     },
     {
       service: 'worker-replication',
-      type: 'replication',
-      payload: { bucket: 'logs', key: 'obj-1.bin' },
-      options: { id: 'demo-replicate-logs' },
+      type: StorageJobType.ReplicationResync,
+      payload: ReplicationResyncPayload.parse({ bucket: 'logs' }),
+      options: { id: 'demo-resync-logs' },
     },
     {
       service: 'worker-indexing',
-      type: 'indexing',
-      payload: { bucket: 'photos' },
+      type: StorageJobType.Indexing,
+      payload: IndexingPayload.parse({ kind: 'scan', bucket: 'photos' }),
       options: { priority: 'low', id: 'demo-index-photos' },
     },
     {
       service: 'worker-cleanup',
-      type: 'cleanup',
-      payload: { dryRun: true },
-      options: { priority: 'low', id: 'demo-cleanup-dry-run' },
+      type: StorageJobType.Cleanup,
+      // Only the leftover temp files and abandoned uploads the demo injected.
+      payload: CleanupPayload.parse({ kind: 'temp-files' }),
+      options: { priority: 'low', id: 'demo-cleanup-temp-files' },
     },
     {
       service: 'worker-metrics',
-      type: 'metrics',
-      payload: {},
+      type: StorageJobType.Metrics,
+      payload: MetricsPayload.parse({}),
       options: { priority: 'low', id: 'demo-metrics' },
     },
   ];
 }
 
-/** The scheduler's periodic sweeps for the demo (its `SCHEDULES`), or undefined for its defaults. */
-export function demoSchedules(_demo: DemoStore | undefined): string | undefined {
-  return undefined;
+/**
+ * The periodic sweeps of the demo, as the scheduler's `SCHEDULES` (JSON):
+ * storage metrics every minute, a healing sweep of each bucket every 10
+ * minutes, an index rescan every 15, temp-file cleanup hourly.
+ */
+export function demoSchedules(demo: DemoStore | undefined): string | undefined {
+  if (!demo) return undefined;
+  const low = { priority: 'low' };
+  const schedules = [
+    {
+      name: 'demo-metrics',
+      everyMs: 60_000,
+      type: StorageJobType.Metrics,
+      payload: MetricsPayload.parse({}),
+      ...low,
+    },
+    ...demo.buckets.map((bucket) => ({
+      name: `demo-heal-${bucket}`,
+      everyMs: 600_000,
+      type: StorageJobType.Healing,
+      payload: HealingPayload.parse({ scope: 'bucket', bucket }),
+      ...low,
+    })),
+    ...demo.buckets.map((bucket) => ({
+      name: `demo-index-${bucket}`,
+      everyMs: 900_000,
+      type: StorageJobType.Indexing,
+      payload: IndexingPayload.parse({ kind: 'scan', bucket }),
+      ...low,
+    })),
+    {
+      name: 'demo-cleanup-temp',
+      cron: '0 * * * *',
+      type: StorageJobType.Cleanup,
+      payload: CleanupPayload.parse({ kind: 'temp-files' }),
+      ...low,
+    },
+  ];
+  return JSON.stringify(schedules);
 }
 
 export interface ScheduleDemoInput {

@@ -38,10 +38,22 @@ export {
   AlreadyRunningError,
 } from './runtime-file.js';
 export type { RuntimeInfo } from './runtime-file.js';
-export { SERVICES, planServices, serviceEnv, serviceCommand } from './services.js';
+export { SERVICES, planServices, serviceEnv, serviceCommand, serviceEntry } from './services.js';
 export type { ServiceDef, ServicePlan } from './services.js';
-export { demoJobs, prepareDemoStore, scheduleDemoJobs, DEMO_BUCKETS } from './demo.js';
+export {
+  demoJobs,
+  demoSchedules,
+  prepareDemoStore,
+  scheduleDemoJobs,
+  DEMO_BUCKETS,
+} from './demo.js';
 export type { DemoJob, DemoStore } from './demo.js';
 export { isPortFree, anyFreePort } from './ports.js';
-export { ROLES, permissionsFor, renderAccountsConf, passwordVar } from './nats-permissions.js';
+export {
+  ROLES,
+  permissionsFor,
+  renderAccountsConf,
+  renderNatsHelmValues,
+  passwordVar,
+} from './nats-permissions.js';
 export type { Permissions, RoleSpec } from './nats-permissions.js';

@@ -10,6 +10,7 @@ import {
   serviceEnv,
   SERVICES,
   findRepoRoot,
+  demoJobs,
 } from '@rfw/supervisor';
 
 const at = new Date(2026, 0, 1, 12, 0, 1).getTime();
@@ -106,5 +107,14 @@ describe('integration: supervisor policy', () => {
     expect(healing.NATS_URL).toBe('nats://127.0.0.1:1');
     expect(healing.MONITOR_PORT).toBeUndefined();
     expect(healing.PATH).toBe('/bin');
+  });
+});
+
+describe('integration: supervisor demo', () => {
+  it('has one demo job per storage worker service, each with a payload its worker accepts', () => {
+    const jobs = demoJobs();
+    const workers = SERVICES.filter((s) => s.name.startsWith('worker-')).map((s) => s.name);
+    expect(jobs.map((j) => j.service).sort()).toEqual([...workers].sort());
+    for (const j of jobs) expect(j.options?.id).toMatch(/^demo-/);
   });
 });
