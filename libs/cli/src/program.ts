@@ -154,7 +154,7 @@ Exit codes: 0 ok, 1 operation failed, 2 bad arguments, 3 NATS unreachable.`,
 
   try {
     if (argv.length === 0) {
-      program.outputHelp();
+      program.outputHelp({ error: true });
       return ExitCode.Usage;
     }
     await program.parseAsync(argv, { from: 'user' });

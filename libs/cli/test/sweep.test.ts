@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineWorker, NonRetryableError } from '@rfw/worker';
-import { useHarness } from './helpers.js';
+import { useHarness, waitForState } from './helpers.js';
 
 interface Seen {
   payload: unknown;
@@ -74,6 +74,33 @@ describe('integration: rfw heal and resync follow a sweep to its end', { timeout
     expect(r.stdout).toMatch(/is dead after 1 attempt\(s\): .*: replica quorum lost on node-b/);
     expect(r.stdout).toMatch(/rfw jobs retry \w+/);
     expect(r.stderr).toMatch(/dead \[/);
+  });
+
+  it('Ctrl-C stops following with exit 130; the healing job goes on', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let started!: (id: string) => void;
+    const running = new Promise<string>((r) => (started = r));
+    await h.manager([
+      defineWorker('healing', async (_p: unknown, ctx) => {
+        ctx.progress({ done: 1, total: 4 });
+        started(ctx.jobId);
+        await released;
+        return { healed: 0 };
+      }),
+    ]);
+    const q = await h.queue();
+    const cli = h.start(['heal', '--bucket', 'photos']);
+    const id = await running;
+    await cli.waitFor('stderr', /scheduled \(high\)/);
+    cli.proc.kill('SIGINT');
+    const r = await cli.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain(
+      `stopped following healing (bucket); it goes on: see rfw jobs get ${id}`,
+    );
+    release();
+    await waitForState(q, id, ['succeeded']);
   });
 
   it('resync schedules replication-resync and prints the final job with --json', async () => {

@@ -93,6 +93,8 @@ export function registerJobs(program: Command, r: Registrar): void {
       .addOption(new Option('--id <id>', 'job id (idempotency key)').argParser(idArg))
       .option('--wait', 'follow the job with a progress bar until it ends (exit 1 if it dies)'),
     scheduleJob,
+    // With --wait it follows the job and reports Ctrl-C itself.
+    { handlesSignal: true },
   );
 
   r.leaf<object>(
