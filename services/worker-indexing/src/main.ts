@@ -1,0 +1,7 @@
+import { createLogger } from '@rfw/core';
+import { startIndexingService } from './service.js';
+
+startIndexingService().catch((err: unknown) => {
+  createLogger('worker-indexing').fatal({ err }, 'failed to start');
+  process.exit(1);
+});
