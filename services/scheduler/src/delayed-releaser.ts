@@ -3,8 +3,10 @@
  * stream. On election it reads the whole stream with an ordered consumer and
  * keeps following new messages; each message is released when due:
  *
- * 1. the job record is checked: a cancelled job, or one released already (a
- *    leader died between release and delete), is dropped;
+ * 1. shortly before it is due, the job record is checked: a cancelled job, or
+ *    one released already (a leader died between release and delete), is
+ *    dropped (a cancel after this check is caught by the CAS in step 3, and
+ *    workers skip a message whose record is terminal);
  * 2. body and headers are published to `<prefix>.jobs.<type>.<priority>` with
  *    msgID `<id>.release.<delayedSeq>`, so a leader change never doubles it;
  * 3. the record goes `delayed -> pending` with its new location (CAS);
@@ -26,6 +28,7 @@ import {
   newRecord,
   publishEvent,
   type CoreContext,
+  type Job,
   type Logger,
   type Priority,
 } from '@rfw/core';
@@ -56,6 +59,11 @@ export interface ReleaserOptions {
   memoryBudgetBytes?: number;
 }
 
+/**
+ * A due entry's record is read this long before it is due, so that only the
+ * publish itself stands between the due time and the release, ms.
+ */
+const PREPARE_MS = 100;
 /** Longest single timer, ms (Node's limit is about 24.8 days). */
 const MAX_TIMER_MS = 3600_000;
 
@@ -201,8 +209,8 @@ export class DelayedReleaser {
     while (this.#inFlight < this.#concurrency) {
       const top = this.#heap.peek();
       if (!top) break;
-      if (top.runAt > now) {
-        this.#arm(top.runAt);
+      if (top.runAt > now + PREPARE_MS) {
+        this.#arm(top.runAt - PREPARE_MS);
         break;
       }
       this.#heap.pop();
@@ -270,6 +278,9 @@ export class DelayedReleaser {
         await drop(rec.job.state === 'cancelled' ? 'cancelled' : 'already-released');
         return;
       }
+      // Prepared ahead of time: publish exactly when due.
+      const wait = e.runAt - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (!this.#current(gen)) return;
       const h = natsHeaders();
       for (const [k, values] of headers ?? []) {
@@ -284,11 +295,14 @@ export class DelayedReleaser {
       const at = Date.now();
       const location = { stream: ack.stream, seq: ack.seq };
       if (rec && same) {
-        await ctx.records.mutate(e.id, (cur) =>
+        const toPending = (cur: Job | undefined): Job | undefined =>
           cur?.state === 'delayed'
             ? addTransition({ ...cur, location }, { state: 'pending', at })
-            : undefined,
-        );
+            : undefined;
+        // Usually nobody touched the record since we read it: one CAS write.
+        const direct = toPending(rec.job) as Job;
+        if ((await ctx.records.update(direct, rec.revision)) === undefined)
+          await ctx.records.mutate(e.id, toPending);
       } else if (rec) {
         // The id of a finished job was scheduled again: this message is a new
         // incarnation, and its record must say so or workers would skip it.
