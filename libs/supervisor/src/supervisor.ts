@@ -91,18 +91,15 @@ export class Supervisor {
     this.#ownsDataDir = true;
     if (orphans.length) this.log.warn('stopped processes left by a previous run', { orphans });
     for (const s of this.#plan.run) this.sink.reserveTag(s.name);
-    const byReason = new Map<string, string[]>();
-    for (const [name, why] of Object.entries(this.#plan.skipped)) {
-      byReason.set(why, [...(byReason.get(why) ?? []), name]);
-    }
-    for (const [why, names] of byReason) {
-      const missing = why.includes('does not exist');
+    const skipped = Object.entries(this.#plan.skipped);
+    const missing = skipped.filter(([, why]) => why.includes('does not exist')).map(([n]) => n);
+    const excluded = skipped.filter(([, why]) => !why.includes('does not exist')).map(([n]) => n);
+    if (missing.length) {
       this.log.warn(
-        missing
-          ? `skipping ${names.join(', ')}: not built yet (no services/<name>/src/main.ts)`
-          : `skipping ${names.join(', ')}: ${why}`,
+        `skipping ${missing.join(', ')}: not built yet (no services/<name>/src/main.ts)`,
       );
     }
+    if (excluded.length) this.log.info(`not starting ${excluded.join(', ')} (RFW_SERVICES)`);
     if (
       this.#plan.run.some((s) => s.monitor) &&
       !(await isPortFree(cfg.monitorPort, cfg.httpHost))
@@ -339,7 +336,8 @@ export class Supervisor {
   stop(): Promise<number> {
     this.#stopping ??= (async () => {
       this.#state = 'stopping';
-      this.log.info('stopping (press Ctrl-C again to kill at once)');
+      const started = this.#children.size > 0 || this.#nats !== undefined;
+      if (started) this.log.info('stopping (press Ctrl-C again to kill at once)');
       const grace = this.config.stopGraceMs;
       await Promise.all(
         [...this.#children].map(async ([name, p]) => {
@@ -355,7 +353,7 @@ export class Supervisor {
       }
       if (this.#ownsDataDir) removeRuntime(this.config.dataDir);
       this.#state = 'stopped';
-      this.log.info('stopped');
+      if (started) this.log.info('stopped');
       this.#stopped();
       // A requested stop is a success even when a straggler had to be killed (it was logged).
       return 0;
