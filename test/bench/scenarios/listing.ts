@@ -57,7 +57,7 @@ async function waitForMessages(
 }
 
 /** Build `count` rustfs-workers job records (KV records, events, pending messages). */
-async function buildRfw(count: number, log: (m: string) => void): Promise<NatsServer> {
+export async function buildRfw(count: number, log: (m: string) => void): Promise<NatsServer> {
   const server = await NatsServer.start();
   const q = await JobQueue.connect({ servers: server.url, prefix: PREFIX });
   await q.close();
