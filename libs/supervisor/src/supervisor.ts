@@ -10,7 +10,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { RfwError } from '@rfw/core';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { RfwError, connectNats } from '@rfw/core';
 import type { SupervisorConfig } from './config.js';
 import { prepareDemoStore, scheduleDemoJobs, demoSchedules, type DemoStore } from './demo.js';
 import { EmbeddedNats, PortInUseError, parseNatsLine } from './embedded-nats.js';
@@ -27,6 +28,37 @@ import {
   type ServicePlan,
 } from './services.js';
 import { parseRecord } from './log-format.js';
+
+/** A URL without its password, for logs. */
+function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:@/]+:)[^@/]+@/g, '$1***@');
+}
+
+/** Fail early and clearly when NATS_URL is unreachable or has no JetStream. */
+async function checkExternalNats(url: string): Promise<void> {
+  let nc;
+  try {
+    nc = await connectNats({
+      servers: url.split(',').map((s) => s.trim()),
+      name: 'rfw-supervisor-check',
+      nats: { maxReconnectAttempts: 0, timeout: 5000 },
+    });
+  } catch (err) {
+    throw new RfwError(`cannot reach NATS_URL ${redactUrl(url)}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  try {
+    await jetstreamManager(nc);
+  } catch (err) {
+    throw new RfwError(
+      `NATS_URL ${redactUrl(url)} has no JetStream (${(err as Error).message}): start nats-server with -js`,
+      { cause: err },
+    );
+  } finally {
+    await nc.close();
+  }
+}
 
 export type SupervisorState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -146,8 +178,9 @@ export class Supervisor {
   private async startBroker(): Promise<void> {
     const cfg = this.config;
     if (cfg.natsUrl) {
+      await checkExternalNats(cfg.natsUrl);
       this.#natsUrl = cfg.natsUrl;
-      this.log.info('using NATS_URL; no embedded nats-server', { nats: cfg.natsUrl });
+      this.log.info('using NATS_URL; no embedded nats-server', { nats: redactUrl(cfg.natsUrl) });
       return;
     }
     const log = tagLogger(this.sink, 'nats');
@@ -172,6 +205,8 @@ export class Supervisor {
           log.error('could not start nats-server', { err: { message: err.message } }),
       },
     );
+    // A stop during prepare() must not leave a server started after it.
+    this.checkStop();
     this.#nats = nats;
     this.#natsUrl = nats.url;
     if (!(await nats.start())) {
