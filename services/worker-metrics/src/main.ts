@@ -1,0 +1,7 @@
+import { createLogger } from '@rfw/core';
+import { startMetricsService } from './service.js';
+
+startMetricsService().catch((err: unknown) => {
+  createLogger('worker-metrics').fatal({ err }, 'failed to start');
+  process.exit(1);
+});
