@@ -14,7 +14,7 @@
  *
  * Leadership is checked before each publish; `stop()` ends all of it at once.
  */
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs, type Subscription } from '@nats-io/nats-core';
 import {
   Hdr,
@@ -64,6 +64,8 @@ export interface ReleaserOptions {
  * publish itself stands between the due time and the release, ms.
  */
 const PREPARE_MS = 100;
+/** JetStream API error code for deleting a message that is not there. */
+const NO_MESSAGE_FOUND = 10037;
 /** Longest single timer, ms (Node's limit is about 24.8 days). */
 const MAX_TIMER_MS = 3600_000;
 
@@ -249,7 +251,7 @@ export class DelayedReleaser {
     const { names } = ctx;
     const stream = names.delayedStream;
     const drop = async (reason: string): Promise<void> => {
-      await ctx.jsm.streams.deleteMessage(stream, e.seq, false).catch(() => false);
+      await this.#delete(e.seq);
       metrics.skipped.inc({ reason });
     };
     try {
@@ -331,9 +333,10 @@ export class DelayedReleaser {
         }
       }
       publishEvent(ctx, { id: e.id, type: e.type, priority: e.priority, state: 'pending', at });
-      await ctx.jsm.streams.deleteMessage(stream, e.seq, false).catch(() => false);
       metrics.released.inc({ type: e.type });
       metrics.lateness.observe(Math.max(0, at - e.runAt) / 1000);
+      // Should the delete fail, the retry finds the record pending and deletes then.
+      await this.#delete(e.seq);
     } catch (err) {
       metrics.releaseFailures.inc();
       e.failures++;
@@ -349,6 +352,16 @@ export class DelayedReleaser {
         if (this.#heap.push(e)) this.#byId.set(e.id, e.seq);
         this.#pump();
       }
+    }
+  }
+
+  /** Delete a delayed message; one that is gone already (cancelled) is fine, any other failure throws. */
+  async #delete(seq: number): Promise<void> {
+    try {
+      await this.o.ctx.jsm.streams.deleteMessage(this.o.ctx.names.delayedStream, seq, false);
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === NO_MESSAGE_FOUND) return;
+      throw err;
     }
   }
 
@@ -377,7 +390,7 @@ export class DelayedReleaser {
       msgID: `dlq.${id}.${e.seq}.0`,
       headers: h,
     });
-    await ctx.jsm.streams.deleteMessage(ctx.names.delayedStream, e.seq, false).catch(() => false);
+    await this.#delete(e.seq);
     metrics.skipped.inc({ reason: 'invalid' });
     log.warn({ seq: e.seq, subject: e.subject }, reason);
   }

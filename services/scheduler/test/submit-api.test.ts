@@ -94,7 +94,11 @@ describe('integration: job submission API over NATS request/reply', () => {
         'options.colour',
       ],
       [{ type: 'email' }, 'JobValidationError', 'payload'],
-      [{ type: 'email', payload: 'x'.repeat(1024 * 1024 - 100) }, 'PayloadTooLargeError', 'payload'],
+      [
+        { type: 'email', payload: 'x'.repeat(1024 * 1024 - 100) },
+        'PayloadTooLargeError',
+        'payload',
+      ],
     ];
     for (const [body, name, field] of cases) {
       const r = await submit(body);
