@@ -69,6 +69,7 @@ export class JobFollower {
     let last: Job | undefined;
     let phase = 'pending';
     let wake: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
     const poke = (): void => wake?.();
 
     const onEvent = (ev: JobEvent): void => {
@@ -118,9 +119,9 @@ export class JobFollower {
           });
         }
         const tick = new Promise<'tick'>((resolve) => {
-          const t = setTimeout(() => resolve('tick'), options.pollMs ?? 1000);
+          timer = setTimeout(() => resolve('tick'), options.pollMs ?? 1000);
           wake = () => {
-            clearTimeout(t);
+            clearTimeout(timer);
             resolve('tick');
           };
         });
@@ -131,6 +132,7 @@ export class JobFollower {
         }
       }
     } finally {
+      clearTimeout(timer);
       bar?.stop();
       this.#listener = undefined;
     }

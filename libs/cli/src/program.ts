@@ -2,7 +2,7 @@
  * The `rfw` program: commander wiring, global options, exit codes.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { resolveTarget, type Target } from './config.js';
+import { DEFAULT_PREFIX, DEFAULT_SERVER, resolveTarget, type Target } from './config.js';
 import type { Action, CommandContext, RunIo } from './context.js';
 import { classify, ExitCode } from './errors.js';
 import { Output } from './output.js';
@@ -133,14 +133,15 @@ export async function run(argv: string[], partialIo: Partial<RunIo> = {}): Promi
       writeErr: (s) => io.stderr.write(s),
     })
     .showHelpAfterError('(add --help for usage)')
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .configureHelp({ sortSubcommands: false })
     .addHelpText(
       'after',
       `
 Connection: --server, else NATS_URL, else natsUrl in <repo>/.data/runtime.json
-(written by npm start; RFW_RUNTIME_FILE overrides the path), else ${'nats://127.0.0.1:4222'}.
-Prefix: --prefix, else RFW_PREFIX, else the runtime file's prefix, else rfw.
-Exit codes: 0 ok, 1 operation failed, 2 bad arguments, 3 NATS unreachable.`,
+(written by npm start; RFW_RUNTIME_FILE overrides the path), else ${DEFAULT_SERVER}.
+Prefix: --prefix, else RFW_PREFIX, else the runtime file's prefix, else ${DEFAULT_PREFIX}.
+Exit codes: 0 ok, 1 operation failed, 2 bad arguments, 3 NATS unreachable,
+130 interrupted. Docs: docs/cli.md`,
     );
   for (const o of commonOptions(true)) program.addOption(o);
 

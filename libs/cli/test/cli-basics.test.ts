@@ -90,7 +90,10 @@ describe(
         }),
       );
       const [viaEnv, viaWalk] = await Promise.all([
-        runCli(['jobs', 'get', id, '--json'], { env: { RFW_RUNTIME_FILE: runtime } }),
+        // This one also runs the launcher's fallback: the sources through tsx's loader.
+        runCli(['jobs', 'get', id, '--json'], {
+          env: { RFW_RUNTIME_FILE: runtime, RFW_CLI_TSX: '1' },
+        }),
         runCli(['jobs', 'get', id, '--json'], {
           cwd: join(repo, 'services', 'deep'),
           env: { RFW_RUNTIME_FILE: undefined },

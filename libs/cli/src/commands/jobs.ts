@@ -45,7 +45,7 @@ export function registerJobs(program: Command, r: Registrar): void {
   r.leaf<ListOpts>(
     jobs
       .command('list')
-      .description('list jobs, newest activity last')
+      .description('list jobs, oldest first, one page at a time')
       .addOption(new Option('--status <state>', 'only jobs in this state').argParser(stateArg))
       .addOption(new Option('--type <type>', 'only jobs of this type').argParser(typeArg))
       .addOption(new Option('--priority <priority>', 'only this priority').argParser(priorityArg))

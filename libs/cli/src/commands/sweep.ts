@@ -123,7 +123,7 @@ export function registerSweeps(program: Command, r: Registrar): void {
         )
         .option('--deep', 'verify content (SHA-256 and block CRCs), not only presence and size')
         .option('--dry-run', 'report what would be healed, change nothing')
-        .option('--remove-dangling', 'remove replicas that no quorum backs'),
+        .option('--remove-dangling', 'remove objects that have no valid copy left'),
       'high',
     ),
     heal,
