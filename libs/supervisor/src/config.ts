@@ -39,6 +39,8 @@ export const SupervisorEnv = z.object({
   RFW_STOP_GRACE_MS: ms.default(15_000),
   /** First restart delay of a crashed child, ms; doubles per crash up to RFW_RESTART_MAX_MS. */
   RFW_RESTART_BASE_MS: ms.min(10).default(500),
+  /** How long start-up waits for every service before printing the banner anyway, ms. */
+  RFW_READY_TIMEOUT_MS: ms.min(1000).default(120_000),
   RFW_RESTART_MAX_MS: ms.min(10).default(30_000),
 });
 
@@ -58,6 +60,7 @@ export interface SupervisorConfig {
   stopGraceMs: number;
   restartBaseMs: number;
   restartMaxMs: number;
+  readyTimeoutMs: number;
 }
 
 /** The repository root: the nearest parent of this file holding `services/` or `package.json` with workspaces. */
@@ -111,5 +114,6 @@ export function loadConfig(
     stopGraceMs: e.RFW_STOP_GRACE_MS,
     restartBaseMs: e.RFW_RESTART_BASE_MS,
     restartMaxMs: e.RFW_RESTART_MAX_MS,
+    readyTimeoutMs: e.RFW_READY_TIMEOUT_MS,
   };
 }

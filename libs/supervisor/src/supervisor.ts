@@ -153,7 +153,7 @@ export class Supervisor {
       }
       for (const def of this.#plan.run) this.startService(def);
       this.writeRuntime();
-      await this.waitServicesReady();
+      const allReady = await this.waitServicesReady(cfg.readyTimeoutMs);
       this.checkStop();
       if (cfg.demo) {
         await scheduleDemoJobs({
@@ -165,7 +165,7 @@ export class Supervisor {
         });
       }
       this.checkStop();
-      this.#ready = true;
+      this.#ready = allReady;
       this.#state = 'running';
       this.writeRuntime();
       this.banner();
@@ -251,6 +251,8 @@ export class Supervisor {
         line: (line) => this.sink.line(def.name, line),
         ready: (info) => {
           this.log.info(`${def.name} ready`, info);
+          // Late (or restarted) services complete a system that started without them.
+          if (this.#state === 'running' && !this.#ready && this.allReady()) this.#ready = true;
           this.writeRuntime();
         },
         exit: (e) => this.onChildExit(def.name, e),
@@ -286,22 +288,41 @@ export class Supervisor {
     this.writeRuntime();
   }
 
-  private async waitServicesReady(): Promise<void> {
+  /**
+   * Wait until every service said it is ready, or `timeoutMs` passed (a
+   * service in a crash loop must not hide the dashboard URL): true when all are.
+   */
+  private async waitServicesReady(timeoutMs: number): Promise<boolean> {
     const pending = new Set(this.#children.keys());
     const ticker = setInterval(() => {
       if (pending.size && !this.#stopping)
         this.log.info('waiting for services', { pending: [...pending].join(',') });
     }, 15_000);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.all(
+      const all = Promise.all(
         [...this.#children].map(async ([name, p]) => {
           await p.waitReady();
           pending.delete(name);
         }),
-      );
+      ).then(() => true);
+      const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+      const ok = await Promise.race([all, late]);
+      if (!ok && !this.#stopping) {
+        this.log.warn(
+          `not ready after ${Math.round(timeoutMs / 1000)}s: ${[...pending].join(', ')}; carrying on`,
+        );
+      }
+      return ok;
     } finally {
+      clearTimeout(timer);
       clearInterval(ticker);
     }
+  }
+
+  /** True when every service is ready now. */
+  private allReady(): boolean {
+    return [...this.#children.values()].every((p) => p.state === 'ready');
   }
 
   private runtimeInfo(): RuntimeInfo {

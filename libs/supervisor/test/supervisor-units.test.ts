@@ -11,7 +11,9 @@ import {
   SERVICES,
   findRepoRoot,
   demoJobs,
+  ManagedProcess,
 } from '@rfw/supervisor';
+import { waitFor } from '@rfw/testkit';
 
 const at = new Date(2026, 0, 1, 12, 0, 1).getTime();
 
@@ -116,5 +118,56 @@ describe('integration: supervisor demo', () => {
     const workers = SERVICES.filter((s) => s.name.startsWith('worker-')).map((s) => s.name);
     expect(jobs.map((j) => j.service).sort()).toEqual([...workers].sort());
     for (const j of jobs) expect(j.options?.id).toMatch(/^demo-/);
+  });
+});
+
+describe('integration: supervised child process', () => {
+  const node = (code: string) => ({
+    command: process.execPath,
+    args: ['-e', code],
+    cwd: process.cwd(),
+    env: process.env,
+  });
+
+  it('restarts a crashing child with growing delays, then stops it', async () => {
+    const exits: Array<{ code: number | null; restartInMs?: number }> = [];
+    let readies = 0;
+    const p = new ManagedProcess(
+      {
+        name: 'crasher',
+        ...node("console.log('up'); setTimeout(() => process.exit(3), 20)"),
+        readyWhen: (l) => (l === 'up' ? {} : undefined),
+        restartBaseMs: 40,
+        restartMaxMs: 1000,
+      },
+      { ready: () => readies++, exit: (e) => exits.push(e) },
+    );
+    p.start();
+    await waitFor('three crashes', () => exits.length >= 3, { timeoutMs: 30_000 });
+    expect(await p.stop(5000)).toMatch(/clean|not-running/);
+    expect(exits[0]!.code).toBe(3);
+    const delays = exits.slice(0, 3).map((e) => e.restartInMs!);
+    // 40, 80, 160 ms each +-20%.
+    expect(delays[0]).toBeGreaterThanOrEqual(32);
+    expect(delays[0]).toBeLessThanOrEqual(48);
+    expect(delays[2]).toBeGreaterThanOrEqual(128);
+    expect(delays[2]).toBeLessThanOrEqual(192);
+    expect(readies).toBeGreaterThanOrEqual(3);
+    expect(p.restarts).toBeGreaterThanOrEqual(2);
+    expect(p.state).toBe('stopped');
+  });
+
+  it('SIGKILLs a child that ignores SIGTERM once the grace is over', async () => {
+    const p = new ManagedProcess({
+      name: 'stubborn',
+      ...node("process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000)"),
+      readyWhen: (l) => (l === 'up' ? {} : undefined),
+    });
+    p.start();
+    expect(await p.waitReady()).toBe(true);
+    const t0 = Date.now();
+    expect(await p.stop(300)).toBe('killed');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(p.state).toBe('stopped');
   });
 });
