@@ -36,6 +36,7 @@ import {
   typeParams,
 } from './api-schemas.js';
 import { bearerChecker, checkExposure } from './auth.js';
+import { bucketKeys } from './bucket-keys.js';
 import { openExistingBucket } from './cluster-view.js';
 import { EventStreamHub, type EventStreamOptions } from './events-stream.js';
 import type { JobMonitor } from './job-monitor.js';
@@ -69,6 +70,9 @@ export interface AdminApi {
 }
 
 type Query = Record<string, unknown>;
+
+/** `schedule()` option names that this API spells differently. */
+const API_FIELD: Record<string, string> = { delay: 'delayMs', timeout: 'timeoutMs' };
 
 const DEFAULT_PUBLIC = fileURLToPath(new URL('../public/', import.meta.url));
 
@@ -241,14 +245,22 @@ function registerApiRoutes(
             'is neither ms since the epoch nor an ISO 8601 date-time',
           );
       } else runAt = b.runAt;
-      const id = await queue.schedule(b.type, b.payload === undefined ? {} : b.payload, {
-        priority: b.priority,
-        delay: b.delayMs,
-        runAt,
-        maxRetries: b.maxRetries,
-        timeout: b.timeoutMs,
-        id: b.id,
-      });
+      let id: string;
+      try {
+        id = await queue.schedule(b.type, b.payload === undefined ? {} : b.payload, {
+          priority: b.priority,
+          delay: b.delayMs,
+          runAt,
+          maxRetries: b.maxRetries,
+          timeout: b.timeoutMs,
+          id: b.id,
+        });
+      } catch (err) {
+        // Name the field as this API spells it.
+        if (err instanceof JobValidationError && API_FIELD[err.field])
+          throw new JobValidationError(API_FIELD[err.field] as string, err.reason, { cause: err });
+        throw err;
+      }
       return reply
         .code(201)
         .header('location', `/api/jobs/${id}`)
@@ -413,7 +425,7 @@ function registerApiRoutes(
         const { type } = req.params as { type: string };
         if (action === 'pause') await queue.pause(type, `monitor:${monitor.nodeId}`);
         else await queue.resume(type);
-        void monitor.refresh().catch(() => undefined);
+        await monitor.refresh(true);
         return { type, paused: action === 'pause' };
       },
     );
@@ -519,11 +531,10 @@ function registerApiRoutes(
       const name = `${monitor.ctx.names.prefix}_storage_metrics`;
       const kv = await openExistingBucket(monitor.ctx, name);
       if (!kv) return { bucket: name, exists: false, entries: [] };
-      const keys: string[] = [];
-      for await (const k of await kv.keys()) keys.push(k);
+      const keys = await bucketKeys(monitor.ctx.jsm, name);
       const entries = (
         await Promise.all(
-          keys.sort().map(async (key) => {
+          keys.map(async (key) => {
             const e = await kv.get(key);
             if (!e || e.operation !== 'PUT') return undefined;
             let value: unknown;

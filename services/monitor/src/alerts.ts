@@ -15,8 +15,10 @@
  *   POST and its removal leaves the notification to its successor, which sends
  *   it again with the same `id` (the receiver's idempotency key).
  */
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { decodeJson, encodeJson, isCasConflict, type Logger } from '@rfw/core';
+import { bucketKeys } from './bucket-keys.js';
 import { enabledKinds, evaluateRules, type AlertCondition, type RuleInput } from './alert-rules.js';
 import type { ClusterSnapshot } from './cluster-view.js';
 import type {
@@ -57,6 +59,9 @@ const KEY_PREFIX = 'alerts.';
 
 export interface AlertManagerDeps {
   control: KV;
+  /** Name of the control bucket. */
+  controlBucket: string;
+  jsm: JetStreamManager;
   prefix: string;
   nodeId: string;
   elector?: LeaderElector;
@@ -125,9 +130,8 @@ export class AlertManager {
 
   /** Every alert record, firing ones first. */
   async list(): Promise<AlertRecord[]> {
-    const { control } = this.#deps;
-    const keys: string[] = [];
-    for await (const k of await control.keys(`${KEY_PREFIX}>`)) keys.push(k);
+    const { control, jsm, controlBucket } = this.#deps;
+    const keys = await bucketKeys(jsm, controlBucket, `${KEY_PREFIX}>`);
     const out: AlertRecord[] = [];
     await Promise.all(
       keys.map(async (k) => {

@@ -4,6 +4,7 @@
  * The monitor refreshes it on a timer; metrics, alerts, the API and the
  * dashboard all read the same snapshot.
  */
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import {
   decodeJson,
@@ -13,6 +14,7 @@ import {
   type QueueStats,
   type Statistics,
 } from '@rfw/core';
+import { bucketKeys } from './bucket-keys.js';
 
 /** A node's heartbeat and what the monitor makes of it. */
 export interface NodeView extends NodeHeartbeat {
@@ -125,12 +127,13 @@ export function deriveMetrics(stats: Statistics, nodes: readonly NodeView[]): Mo
 
 /** Every heartbeat in the nodes bucket, judged against `now`. */
 export async function readNodes(
+  jsm: JetStreamManager,
   kv: KV,
+  bucket: string,
   downAfterMs: number | undefined,
   now = Date.now(),
 ): Promise<NodeView[]> {
-  const keys: string[] = [];
-  for await (const k of await kv.keys()) keys.push(k);
+  const keys = await bucketKeys(jsm, bucket);
   const out: NodeView[] = [];
   await Promise.all(
     keys.map(async (k) => {
@@ -174,10 +177,14 @@ export async function openExistingBucket(ctx: CoreContext, name: string): Promis
 }
 
 /** The lease holders of the leader bucket (written by `@rfw/cluster`'s `LeaderElection`). */
-export async function readLeaders(kv: KV | undefined, now = Date.now()): Promise<LeaderView[]> {
+export async function readLeaders(
+  jsm: JetStreamManager,
+  kv: KV | undefined,
+  bucket: string,
+  now = Date.now(),
+): Promise<LeaderView[]> {
   if (!kv) return [];
-  const keys: string[] = [];
-  for await (const k of await kv.keys()) keys.push(k);
+  const keys = await bucketKeys(jsm, bucket);
   const out: LeaderView[] = [];
   await Promise.all(
     keys.map(async (role) => {
@@ -216,8 +223,8 @@ export async function readClusterView(
 ): Promise<ClusterSnapshot> {
   const [statistics, nodes, leaders, paused] = await Promise.all([
     queue.statistics(),
-    readNodes(nodesKv, downAfterMs),
-    readLeaders(leaderKv),
+    readNodes(queue.ctx.jsm, nodesKv, queue.ctx.names.nodesBucket, downAfterMs),
+    readLeaders(queue.ctx.jsm, leaderKv, queue.ctx.names.leaderBucket),
     queue.pausedTypes(),
   ]);
   return {

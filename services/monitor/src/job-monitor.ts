@@ -98,6 +98,8 @@ export class JobMonitor implements AsyncDisposable {
     );
     this.alerts = new AlertManager(compileAlertOptions(options.alerts), {
       control: queue.ctx.control,
+      jsm: queue.ctx.jsm,
+      controlBucket: queue.ctx.names.controlBucket,
       prefix: this.opts.prefix,
       nodeId: this.opts.nodeId,
       elector: options.elector,
@@ -210,21 +212,30 @@ export class JobMonitor implements AsyncDisposable {
     return this.#snapshot;
   }
 
-  /** Read the cluster view now (concurrent calls share one read). */
-  refresh(): Promise<ClusterSnapshot> {
+  /**
+   * Read the cluster view now. Concurrent calls share one read; with
+   * `afterChange`, a read already under way is not enough (it may predate a
+   * change just made), so a new one follows it.
+   */
+  async refresh(afterChange = false): Promise<ClusterSnapshot> {
+    if (afterChange && this.#refreshing) await this.#refreshing.catch(() => undefined);
     this.#refreshing ??= (async () => {
       try {
         this.#leaderKv ??= await openExistingBucket(this.ctx, this.ctx.names.leaderBucket);
-        const [snap] = await Promise.all([
-          readClusterView(
-            this.queue,
-            this.nodesKv,
-            this.#leaderKv,
-            this.alerts.config.workerDownThresholdMs,
-          ),
-          // Followers show the alerts the leader keeps in the control bucket.
-          this.alerts.list(),
-        ]);
+        const [snap] = await withTimeout(
+          Promise.all([
+            readClusterView(
+              this.queue,
+              this.nodesKv,
+              this.#leaderKv,
+              this.alerts.config.workerDownThresholdMs,
+            ),
+            // Followers show the alerts the leader keeps in the control bucket.
+            this.alerts.list(),
+          ]),
+          Math.max(10_000, 5 * this.opts.refreshIntervalMs),
+          'cluster view refresh',
+        );
         this.#snapshot = snap;
         this.#lastError = undefined;
         for (const l of this.#snapshotListeners) {
@@ -334,4 +345,13 @@ export class JobMonitor implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/** Reject when `p` takes longer than `ms`, so one stuck read never wedges the refresh loop. */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,0 +1,229 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { LeaderElection } from '@rfw/cluster';
+import { NonRetryableError, defineWorker } from '@rfw/worker';
+import { startAdminApi } from '../src/index.js';
+import { useHarness } from './helpers.js';
+
+const TOKEN = 'dashboard-token-0123456789';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** `UPDATE_SCREENSHOT=1` refreshes the README's picture; otherwise it goes to a temp dir. */
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT
+  ? fileURLToPath(new URL('../../../docs/images/dashboard.png', import.meta.url))
+  : join(tmpdir(), `rfw-dashboard-${process.pid}.png`);
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/** The little of the DOM these page functions touch (the test compiles without DOM types). */
+interface PageDocument {
+  querySelector(selector: string): { textContent: string | null } | null;
+}
+
+/** Wait until the text of `selector` satisfies `test` (polled in the page). */
+async function waitForText(page: Page, selector: string, test: string | RegExp, timeout = 30_000) {
+  const source =
+    typeof test === 'string' ? `^${test.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` : test.source;
+  await page.waitForFunction(
+    ([sel, src]) => {
+      // Runs in the page, where `document` exists.
+      const doc = (globalThis as unknown as { document: PageDocument }).document;
+      const el = doc.querySelector(sel as string);
+      return !!el && new RegExp(src as string).test((el.textContent ?? '').trim());
+    },
+    [selector, source],
+    { timeout, polling: 100 },
+  );
+}
+
+describe('integration: dashboard (browser)', () => {
+  const h = useHarness();
+  let browser: Browser;
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it(
+    'shows jobs appear and finish live, and retries a dead job from the DLQ view',
+    { timeout: 150_000 },
+    async () => {
+      const m = await h.monitor({
+        elect: true,
+        nodeId: 'monitor-1',
+        leaseMs: 3000,
+        rateWindowMs: 60_000,
+        refreshIntervalMs: 500,
+      });
+      const scheduler = await LeaderElection.create({
+        connection: m.nc,
+        prefix: h.prefix,
+        role: 'scheduler',
+        nodeId: 'scheduler-1',
+        leaseMs: 3000,
+      });
+      await scheduler.start();
+      h.defer(() => scheduler.stop());
+      const api = await startAdminApi({
+        monitor: m.monitor,
+        port: 0,
+        token: TOKEN,
+        events: { batchMs: 200 },
+      });
+      h.defer(() => api.close());
+
+      let indexerFixed = false;
+      const stopSweeps = new AbortController();
+      await h.manager(
+        [
+          defineWorker('replication', async (p: { ms: number }) => {
+            await sleep(p.ms);
+            return { copies: 2 };
+          }),
+          defineWorker('cleanup', async () => ({ removed: 3 })),
+        ],
+        { workerId: 'worker-a', maxConcurrentJobs: 4 },
+      );
+      await h.manager(
+        [
+          defineWorker('healing', async (p: { objects: number }, ctx) => {
+            for (let done = 0; done <= p.objects; done += 10) {
+              ctx.progress({
+                done,
+                total: p.objects,
+                message: `bucket photos: ${done} objects checked`,
+              });
+              await sleep(250, stopSweeps.signal);
+              if (stopSweeps.signal.aborted) break;
+            }
+            return { repaired: 1 };
+          }),
+          defineWorker('indexing', async (p: { prefix: string }) => {
+            if (!indexerFixed && p.prefix === 'broken/')
+              throw new NonRetryableError(`cannot parse the metadata under ${p.prefix}`);
+            return { indexed: 10 };
+          }),
+        ],
+        { workerId: 'worker-b', maxConcurrentJobs: 4 },
+      );
+      // Registered after the managers, so it runs before their shutdown.
+      h.defer(async () => stopSweeps.abort());
+
+      const page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
+      h.defer(() => page.close());
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.addInitScript((t) => {
+        const storage = (
+          globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
+        ).localStorage;
+        storage.setItem('rfw-admin-token', t);
+      }, TOKEN);
+      await page.goto(api.url);
+      await waitForText(page, '#live', 'live');
+      await waitForText(page, '#leaders tr[data-role="monitor"] td:nth-child(2)', 'monitor-1');
+
+      // Jobs appear on the page as they are scheduled, then finish.
+      const q = await h.queue();
+      for (let i = 0; i < 12; i++)
+        await q.schedule(
+          'replication',
+          { ms: 100 },
+          { priority: (['critical', 'high', 'normal'] as const)[i % 3] },
+        );
+      for (let i = 0; i < 4; i++) await q.schedule('cleanup', { i }, { priority: 'low' });
+      for (let i = 0; i < 2; i++) await q.schedule('cleanup', { i }, { delay: 3_600_000 });
+      for (const prefix of ['photos/', 'logs/', 'broken/'])
+        await q.schedule('indexing', { prefix });
+      const brokenId = await q.schedule(
+        'indexing',
+        { prefix: 'broken/' },
+        { id: 'index-broken-2' },
+      );
+      await waitForText(
+        page,
+        '#queues tr[data-type="replication"][data-priority="critical"] td:first-child',
+        'replication',
+      );
+      await waitForText(
+        page,
+        '#queues tr[data-type="replication"][data-priority="critical"] [data-col="succeeded"]',
+        '4',
+      );
+      await waitForText(
+        page,
+        '#queues tr[data-type="cleanup"][data-priority="low"] [data-col="succeeded"]',
+        '4',
+      );
+      await waitForText(
+        page,
+        '#queues tr[data-type="cleanup"][data-priority="normal"] [data-col="delayed"]',
+        '2',
+      );
+      await waitForText(page, '#cards [data-card="completed"] .value', '18');
+      await waitForText(page, '#nodes tr[data-node="worker-b"] .badge', 'up');
+
+      // A sweep reports progress.
+      await q.schedule(
+        'healing',
+        { objects: 2000 },
+        { priority: 'high', id: 'heal-bucket-photos' },
+      );
+      await q.schedule('healing', { objects: 1200 }, { id: 'heal-node-3' });
+      await waitForText(page, '#sweeps li[data-sweep="heal-bucket-photos"] .meta', /\/ 2,000/);
+
+      // Dead jobs land in the DLQ view.
+      await waitForText(page, '#dlq-caption', '2 dead letters');
+      await page.locator(`#dlq tr[data-job="${brokenId}"]`).waitFor();
+      mkdirSync(dirname(SCREENSHOT), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true, timeout: 60_000 });
+
+      // Retry one from the DLQ view: it leaves the DLQ and succeeds.
+      indexerFixed = true;
+      await page.locator(`#dlq tr[data-job="${brokenId}"] button[data-action="retry"]`).click();
+      await page.locator(`#dlq tr[data-job="${brokenId}"]`).waitFor({ state: 'detached' });
+      await waitForText(page, '#dlq-caption', '1 dead letter');
+      await waitForText(
+        page,
+        `#events li[data-id="${brokenId}"][data-state="succeeded"] .badge`,
+        'succeeded',
+      );
+      expect((await q.get(brokenId))?.state).toBe('succeeded');
+
+      // Its detail shows the whole history.
+      await page.locator(`#events li[data-id="${brokenId}"][data-state="succeeded"] a.job`).click();
+      await waitForText(page, '#job-fields [data-field="state"]', 'succeeded');
+      const history = await page.locator('#job-history li .badge').allTextContents();
+      expect(history).toEqual(['pending', 'dead', 'pending', 'succeeded']);
+      expect(await page.locator('#job-payload').textContent()).toContain('broken/');
+      expect(errors).toEqual([]);
+    },
+  );
+});

@@ -1,0 +1,151 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { LeaderElection } from '@rfw/cluster';
+import { JobQueue } from '@rfw/core';
+import { NatsServer } from '@rfw/testkit';
+import { WorkerManager, type Worker, type WorkerManagerOptions } from '@rfw/worker';
+import { JobMonitor, type JobMonitorOptions, type AlertPayload } from '../src/index.js';
+
+let counter = 0;
+
+export interface RunningMonitor {
+  monitor: JobMonitor;
+  election?: LeaderElection;
+  nc: NatsConnection;
+  stop(): Promise<void>;
+}
+
+/** One nats-server per test file; each test gets its own prefix and cleans up what it started. */
+export function useHarness() {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const h = {
+    server: undefined as unknown as NatsServer,
+    prefix: '',
+    async queue(): Promise<JobQueue> {
+      const q = await JobQueue.connect({ servers: h.server.url, prefix: h.prefix });
+      cleanups.push(() => q.close());
+      return q;
+    },
+    async manager(workers: Worker[], opts: WorkerManagerOptions = {}): Promise<WorkerManager> {
+      const m = await WorkerManager.create({
+        servers: h.server.url,
+        prefix: h.prefix,
+        workerId: `w${++counter}`,
+        heartbeatIntervalMs: 300,
+        backoff: { baseMs: 50, capMs: 500 },
+        ...opts,
+      });
+      m.register(...workers);
+      await m.start();
+      cleanups.push(() => m.shutdown());
+      return m;
+    },
+    /** A started monitor with fast timers; with `elect`, it competes for the `monitor` role. */
+    async monitor(
+      opts: Partial<JobMonitorOptions> & { elect?: boolean; leaseMs?: number } = {},
+    ): Promise<RunningMonitor> {
+      const nodeId = opts.nodeId ?? `mon${++counter}`;
+      const nc = await connect({ servers: h.server.url, name: nodeId });
+      const election = opts.elect
+        ? await LeaderElection.create({
+            connection: nc,
+            prefix: h.prefix,
+            role: 'monitor',
+            nodeId,
+            leaseMs: opts.leaseMs ?? 1500,
+          })
+        : undefined;
+      const monitor = await JobMonitor.create({
+        connection: nc,
+        prefix: h.prefix,
+        nodeId,
+        elector: election,
+        refreshIntervalMs: 200,
+        evaluationIntervalMs: 200,
+        historyMs: 60_000,
+        rateWindowMs: 10_000,
+        delivery: { retryBaseMs: 100, retryCapMs: 400, timeoutMs: 2000 },
+        ...opts,
+      });
+      await monitor.startMonitoring();
+      await election?.start();
+      let stopping: Promise<void> | undefined;
+      const stop = (): Promise<void> =>
+        (stopping ??= (async () => {
+          await monitor.stop();
+          await election?.stop();
+          await nc.close();
+        })());
+      cleanups.push(stop);
+      return { monitor, election, nc, stop };
+    },
+    /** Run `fn` at the end of the test (before the server stops). */
+    defer(fn: () => Promise<unknown>): void {
+      cleanups.push(fn);
+    },
+  };
+  beforeAll(async () => {
+    h.server = await NatsServer.start();
+  });
+  afterEach(async () => {
+    const all = cleanups.splice(0).reverse();
+    for (const c of all) await c().catch(() => undefined);
+    h.prefix = `m${++counter}`;
+  });
+  afterAll(async () => {
+    await h.server?.stop();
+  });
+  h.prefix = `m${++counter}`;
+  return h;
+}
+
+/** A webhook receiver on node:http that can fail its first requests. */
+export class WebhookReceiver {
+  /** Every request, in arrival order. */
+  readonly attempts: Array<{
+    payload: AlertPayload;
+    status: number;
+    headers: IncomingMessage['headers'];
+  }> = [];
+  /** Payloads answered with 2xx. */
+  readonly accepted: AlertPayload[] = [];
+  readonly server: Server;
+  url = '';
+
+  private constructor(private readonly failFirst: number) {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AlertPayload;
+        const fail = this.attempts.length < this.failFirst;
+        const status = fail ? 503 : 200;
+        this.attempts.push({ payload, status, headers: req.headers });
+        if (!fail) this.accepted.push(payload);
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(fail ? 'down' : 'ok');
+      });
+    });
+  }
+
+  static async start(opts: { failFirst?: number } = {}): Promise<WebhookReceiver> {
+    const r = new WebhookReceiver(opts.failFirst ?? 0);
+    await new Promise<void>((resolve) => r.server.listen(0, '127.0.0.1', resolve));
+    r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}/hook`;
+    return r;
+  }
+
+  /** Accepted notifications of one alert and status. */
+  of(alert: string, status: 'firing' | 'resolved'): AlertPayload[] {
+    return this.accepted.filter((p) => p.alert === alert && p.status === status);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.closeAllConnections();
+      this.server.close(() => resolve());
+    });
+  }
+}
