@@ -1,0 +1,7 @@
+import { createLogger } from '@rfw/core';
+import { startHealingService } from './service.js';
+
+startHealingService().catch((err: unknown) => {
+  createLogger('worker-healing').fatal({ err }, 'failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,247 @@
+/**
+ * The `replication-resync` job: walk a bucket (or a key prefix) across every
+ * node in key order and schedule one `replication` job per object version
+ * that some replica lacks, naming exactly the targets that lack it. The walk
+ * saves a checkpoint (the last key done, and the counts) in the control KV
+ * bucket after each page, so a crash, a timeout or a shutdown resumes where
+ * it stopped; the scheduled jobs have deterministic ids, so the page redone
+ * after a crash schedules nothing twice.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KV } from '@nats-io/kv';
+import { TERMINAL_STATES, type JobQueue, type RecordStore, type ScheduleRequest } from '@rfw/core';
+import { validateBucketName, type ObjectStore, type Topology } from '@rfw/storage';
+import {
+  ReplicationResyncPayload,
+  StorageJobType,
+  type ReplicationPayload,
+} from '@rfw/storage-jobs';
+import { DeferError, JobResult, type Worker, type WorkerContext } from '@rfw/worker';
+import type { BacklogLedger } from './backlog.js';
+import { replicationJobId } from './job-ids.js';
+import type { ReplicationMetrics } from './metrics.js';
+import { walkBucket, listOrEmpty, type WalkEntry } from './sync/bucket-walk.js';
+import { CheckpointStore } from './sync/checkpoints.js';
+import { describeError, isOpenBreaker, isUnavailable, onNode } from './sync/node-errors.js';
+import { readableSchema } from './sync/readable-schema.js';
+import { newest, sameVersion } from './sync/versions.js';
+
+/** What a resync keeps between attempts. */
+export interface ResyncCheckpoint {
+  /** Last key fully handled. */
+  after?: string;
+  scanned: number;
+  inSync: number;
+  scheduled: number;
+  startedAt: number;
+}
+
+/** The result of a finished resync. */
+export interface ResyncResult {
+  bucket: string;
+  prefix?: string;
+  /** Objects examined (a page redone after a crash counts twice). */
+  scanned: number;
+  /** Objects already on every replica. */
+  inSync: number;
+  /** Replication jobs scheduled. */
+  scheduled: number;
+  /** The checkpoint key this run resumed after, when it did. */
+  resumedFrom?: string;
+  /** Objects examined by this attempt alone. */
+  scannedThisAttempt: number;
+  durationMs: number;
+}
+
+/** Options of {@link createResyncWorker}. */
+export interface ResyncWorkerOptions {
+  topology: Topology;
+  /** Schedules the replication jobs (on the worker's connection). */
+  queue: JobQueue;
+  /** The control KV bucket, for checkpoints. */
+  control: KV;
+  /** Job records, to tell whether a deterministic id is already taken by a finished job. */
+  records: RecordStore;
+  ledger?: BacklogLedger;
+  metrics?: ReplicationMetrics;
+  /** Keys listed per node per page (one checkpoint per page). @default 500 */
+  pageSize?: number;
+  /** Pause between pages, ms (eases the load on the nodes). @default 0 */
+  pauseMs?: number;
+  /** How long a resync waits when a node cannot be listed, ms. @default 10000 */
+  deferMs?: number;
+  /** Resync jobs at once in this instance. @default 1 */
+  concurrency?: number;
+}
+
+/** `ReplicationResyncPayload`, plus: a valid bucket name that the topology places. */
+function resyncSchema(topology: Topology) {
+  return readableSchema(
+    ReplicationResyncPayload.superRefine((p, ctx) => {
+      try {
+        validateBucketName(p.bucket);
+        topology.replicasFor(p.bucket, 'placement-probe');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['bucket'], message: (err as Error).message });
+      }
+    }),
+  );
+}
+
+export function createResyncWorker(o: ResyncWorkerOptions): Worker<ReplicationResyncPayload> {
+  const checkpoints = new CheckpointStore<ResyncCheckpoint>(
+    o.control,
+    `checkpoint.${StorageJobType.ReplicationResync}`,
+  );
+  return {
+    workerType: StorageJobType.ReplicationResync,
+    schema: resyncSchema(o.topology),
+    concurrency: o.concurrency ?? 1,
+    processJob: (job, ctx) => resync(job.payload, ctx, o, checkpoints),
+  };
+}
+
+interface Planned {
+  key: string;
+  versionId: string;
+  targets: string[];
+}
+
+/** Which replicas of `entry` lack its newest version (none when it is in sync). */
+export function plan(topology: Topology, bucket: string, entry: WalkEntry): Planned | undefined {
+  const latest = newest(entry.replicas.values());
+  if (!latest) return undefined;
+  const targets = topology.replicasFor(bucket, entry.key).filter((n) => {
+    const have = entry.replicas.get(n);
+    return !have || !sameVersion(have, latest);
+  });
+  return targets.length ? { key: entry.key, versionId: latest.versionId, targets } : undefined;
+}
+
+async function resync(
+  p: ReplicationResyncPayload,
+  ctx: WorkerContext<ReplicationResyncPayload>,
+  o: ResyncWorkerOptions,
+  checkpoints: CheckpointStore<ResyncCheckpoint>,
+): Promise<JobResult> {
+  const started = performance.now();
+  const saved = await checkpoints.load(ctx.jobId);
+  const cp: ResyncCheckpoint = saved ?? {
+    scanned: 0,
+    inSync: 0,
+    scheduled: 0,
+    startedAt: Date.now(),
+  };
+  const resumedFrom = saved?.after;
+  if (resumedFrom !== undefined)
+    ctx.logger.info({ after: resumedFrom, scanned: cp.scanned }, 'resuming resync from checkpoint');
+  const stores = [...o.topology.nodes.values()];
+  const list = (store: ObjectStore, opts: Parameters<ObjectStore['list']>[0]) =>
+    onNode(
+      (n, fn) => ctx.guard(n, fn),
+      store.id,
+      () => listOrEmpty(store, opts),
+    );
+  let scannedThisAttempt = 0;
+  try {
+    for await (const page of walkBucket({
+      stores,
+      bucket: p.bucket,
+      prefix: p.prefix,
+      after: cp.after,
+      pageSize: o.pageSize,
+      list,
+    })) {
+      ctx.signal.throwIfAborted();
+      const planned: Planned[] = [];
+      for (const entry of page) {
+        const need = plan(o.topology, p.bucket, entry);
+        if (need) planned.push(need);
+      }
+      cp.scheduled += await fanOut(p, planned, ctx, o);
+      cp.inSync += page.length - planned.length;
+      cp.scanned += page.length;
+      scannedThisAttempt += page.length;
+      cp.after = page[page.length - 1]?.key ?? cp.after;
+      await checkpoints.save(ctx.jobId, cp);
+      o.metrics?.resyncScanned.inc(page.length);
+      o.metrics?.resyncScheduled.inc(planned.length);
+      ctx.progress({
+        done: cp.scanned,
+        message: `${cp.scanned} objects checked, ${cp.scheduled} replication jobs scheduled`,
+      });
+      if (o.pauseMs) await sleep(o.pauseMs, undefined, { signal: ctx.signal });
+    }
+  } catch (err) {
+    if (isUnavailable(err)) {
+      throw new DeferError(
+        isOpenBreaker(err) ? (o.deferMs ?? 10_000) : Math.min(o.deferMs ?? 10_000, 5000),
+        `cannot list ${p.bucket}: ${describeError(err)}`,
+      );
+    }
+    throw err;
+  }
+  await checkpoints.clear(ctx.jobId);
+  const result: ResyncResult = {
+    bucket: p.bucket,
+    ...(p.prefix !== undefined ? { prefix: p.prefix } : {}),
+    scanned: cp.scanned,
+    inSync: cp.inSync,
+    scheduled: cp.scheduled,
+    ...(resumedFrom !== undefined ? { resumedFrom } : {}),
+    scannedThisAttempt,
+    durationMs: Math.round(performance.now() - started),
+  };
+  return JobResult.success(result);
+}
+
+/** Schedules the planned jobs; resolves with how many were newly scheduled or already waiting. */
+async function fanOut(
+  p: ReplicationResyncPayload,
+  planned: Planned[],
+  ctx: WorkerContext<ReplicationResyncPayload>,
+  o: ResyncWorkerOptions,
+): Promise<number> {
+  if (!planned.length) return 0;
+  const requests: ScheduleRequest[] = [];
+  for (const item of planned) {
+    const id = await pickId(o.records, p.bucket, item, ctx.jobId);
+    for (const t of item.targets) await o.ledger?.pending(t, id);
+    const payload: ReplicationPayload = {
+      bucket: p.bucket,
+      key: item.key,
+      targetNodes: item.targets,
+      versionId: item.versionId,
+    };
+    requests.push({
+      type: StorageJobType.Replication,
+      payload,
+      options: { id, priority: ctx.job.priority },
+    });
+  }
+  const results = await o.queue.scheduleMany(requests, 64);
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length) {
+    const first = failed[0];
+    throw new Error(
+      `could not schedule ${failed.length} of ${results.length} replication jobs: ${first && !first.ok ? first.error.message : ''}`,
+    );
+  }
+  return results.length;
+}
+
+/**
+ * The plain deterministic id, unless a finished job already holds it (the
+ * object fell behind again since): then the id salted with this resync's id.
+ */
+async function pickId(
+  records: RecordStore,
+  bucket: string,
+  item: Planned,
+  resyncId: string,
+): Promise<string> {
+  const plain = replicationJobId(bucket, item.key, item.versionId);
+  const rec = await records.get(plain);
+  if (!rec || !TERMINAL_STATES.has(rec.job.state)) return plain;
+  return replicationJobId(bucket, item.key, item.versionId, resyncId);
+}
