@@ -131,8 +131,14 @@ export async function run(argv: string[], partialIo: Partial<RunIo> = {}): Promi
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) =>
+        write(
+          json
+            ? `${JSON.stringify({ error: { message: s.replace(/^error: /, '').trim(), exitCode: ExitCode.Usage } })}\n`
+            : s,
+        ),
     })
-    .showHelpAfterError('(add --help for usage)')
+    .showHelpAfterError(json ? false : '(add --help for usage)')
     .configureHelp({ sortSubcommands: false })
     .addHelpText(
       'after',
