@@ -11,7 +11,7 @@ import { listAll, makeNodes, waitForJob } from './helpers.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
 const BUCKET = 'crash-scan';
-const OBJECTS = 2000;
+const OBJECTS = 1600;
 
 describe('integration: indexing scan survives a crash', () => {
   let server: NatsServer;
@@ -53,7 +53,7 @@ describe('integration: indexing scan survives a crash', () => {
         INDEX_STORE: 'sqlite',
         INDEX_SQLITE_PATH: dbFile,
         INDEX_SCAN_PAGE_SIZE: '50',
-        INDEX_SCAN_PAUSE_MS: '30',
+        INDEX_SCAN_PAUSE_MS: '25',
         ACK_WAIT_MS: '2000',
         LOG_LEVEL: 'info',
       },
@@ -72,10 +72,10 @@ describe('integration: indexing scan survives a crash', () => {
     const probe = new SqliteIndexStore(dbFile);
     await probe.init();
     const cp = await waitFor(
-      'a checkpoint past 400 objects',
+      'a checkpoint past 300 objects',
       async () => {
         const c = await probe.getCheckpoint(BUCKET, '*');
-        return c && c.indexed >= 400 ? c : undefined;
+        return c && c.indexed >= 300 ? c : undefined;
       },
       { timeoutMs: 40_000, intervalMs: 10 },
     );
