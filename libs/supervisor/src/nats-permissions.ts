@@ -66,12 +66,15 @@ export const ROLES: readonly RoleSpec[] = [
     consumes: ['cleanup'],
     produces: ['indexing'],
   }),
-  role('worker-indexing', 'services/worker-indexing', {
+  role('worker-indexing', 'services/worker-indexing (its index lives in SQLite or PostgreSQL)', {
     consumes: ['indexing'],
     serves: ['search', 'usage'],
-    buckets: ['index', 'index_cursors'],
   }),
-  role('worker-metrics', 'services/worker-metrics', { consumes: ['metrics'] }),
+  role('worker-metrics', 'services/worker-metrics', {
+    consumes: ['metrics'],
+    // The latest storage readings, for the monitor's storage view.
+    buckets: ['storage_metrics'],
+  }),
   role('scheduler', 'services/scheduler', { produces: '*', scheduler: true, serves: ['submit'] }),
   role('monitor', 'services/monitor (admin API and dashboard)', { produces: '*', admin: true }),
   role('client', 'applications that schedule and query jobs with JobQueue', {
@@ -188,7 +191,9 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
     pub.add(`${p}.ctl.>`);
     // Request/reply APIs of the services (search, usage, ...).
     pub.add(`${p}.api.>`);
-    for (const b of ['index', 'index_cursors']) kv(`${p}_${b}`);
+    // The storage readings the metrics worker keeps.
+    pub.add(`${api}.STREAM.INFO.KV_${p}_storage_metrics`);
+    kv(`${p}_storage_metrics`);
   }
 
   for (const name of spec.serves) sub.add(n.apiSubject(name));
