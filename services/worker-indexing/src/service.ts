@@ -23,7 +23,7 @@ export const IndexingEnv = z
     /** `sqlite` (one instance) or `postgres` (several instances). */
     INDEX_STORE: z.enum(['sqlite', 'postgres']).default('sqlite'),
     /** SQLite file. */
-    INDEX_SQLITE_PATH: z.string().min(1).default('./data/rfw-index.sqlite'),
+    INDEX_SQLITE_PATH: z.string().min(1).default('.data/index/rfw-index.sqlite'),
     /** PostgreSQL connection string (required with INDEX_STORE=postgres). */
     DATABASE_URL: z.string().min(1).optional(),
     /** PostgreSQL schema of the index tables. */
