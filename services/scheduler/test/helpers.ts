@@ -7,6 +7,10 @@ import { parseLease } from '@rfw/cluster';
 export const schedulerMain = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 export const LEASE_MS = 2000;
+/** Starting a TypeScript process takes seconds, and much longer on a busy machine. */
+export const STARTUP_MS = 120_000;
+/** Timeout of tests that start several processes. */
+export const PROCESS_TEST_MS = 240_000;
 
 export interface SchedulerProcess extends ServiceProcess {
   nodeId: string;
@@ -32,7 +36,7 @@ export async function startScheduler(
       ...env,
     },
   });
-  const line = await p.waitForLine(/service ready/, 40_000);
+  const line = await p.waitForLine(/service ready/, STARTUP_MS);
   const http = (JSON.parse(line) as { http: string }).http;
   return Object.assign(p, { nodeId, http });
 }

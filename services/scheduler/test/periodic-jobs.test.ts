@@ -5,7 +5,13 @@ import { Kvm } from '@nats-io/kv';
 import { NatsServer, waitFor } from '@rfw/testkit';
 import { decodeJson } from '@rfw/core';
 import type { CronState } from '@rfw/service-scheduler';
-import { LEASE_MS, startScheduler, waitForLeader, type SchedulerProcess } from './helpers.js';
+import {
+  LEASE_MS,
+  PROCESS_TEST_MS,
+  startScheduler,
+  waitForLeader,
+  type SchedulerProcess,
+} from './helpers.js';
 
 describe('distributed: periodic jobs with three schedulers', () => {
   let server: NatsServer;
@@ -17,92 +23,96 @@ describe('distributed: periodic jobs with three schedulers', () => {
     await server?.stop();
   });
 
-  it('fires exactly one job per fire time across a crash and a clean handover', async () => {
-    const prefix = 'cron1';
-    const nc = await connect({ servers: server.url });
-    const jsm = await jetstreamManager(nc);
-    const schedules = JSON.stringify([
-      { name: 'tick', cron: '* * * * * *', type: 'tick', payload: { from: 'cron' } },
-      { name: 'beat', everyMs: 1000, type: 'beat', priority: 'high' },
-    ]);
-    const procs = await Promise.all(
-      ['s1', 's2', 's3'].map((id) =>
-        startScheduler(server.url, prefix, id, { SCHEDULES: schedules }),
-      ),
-    );
-    /** Job ids in the jobs stream, in order, with how often each appears. */
-    const published = async (): Promise<string[]> => {
-      const info = await jsm.streams.info(`${prefix}_jobs`);
-      const ids: string[] = [];
-      for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-        const m = await jsm.streams.getMessage(`${prefix}_jobs`, { seq }).catch(() => null);
-        const id = m?.header?.get('Rfw-Job-Id');
-        if (id) ids.push(id);
-      }
-      return ids;
-    };
-    const countOf = async (name: string): Promise<number> =>
-      (await published()).filter((id) => id.startsWith(`${name}-`)).length;
-    try {
-      const first = await waitForLeader(procs);
-      await waitFor('4 ticks by the first leader', async () => (await countOf('tick')) >= 4, {
-        timeoutMs: 20_000,
-        intervalMs: 250,
-      });
-      const metrics = await (await fetch(`${first.http}/metrics`)).text();
-      expect(metrics).toMatch(/rfw_scheduler_cron_fires_total\{[^}]*schedule="tick"[^}]*\} \d+/);
-
-      // Crash: the lease expires and another instance takes over.
-      await first.kill('SIGKILL');
-      let rest = procs.filter((p) => p !== first);
-      const second = await waitForLeader(rest, 20_000);
-      const before = await countOf('tick');
-      await waitFor(
-        '3 ticks by the second leader',
-        async () => (await countOf('tick')) >= before + 3,
-        {
+  it(
+    'fires exactly one job per fire time across a crash and a clean handover',
+    { timeout: PROCESS_TEST_MS },
+    async () => {
+      const prefix = 'cron1';
+      const nc = await connect({ servers: server.url });
+      const jsm = await jetstreamManager(nc);
+      const schedules = JSON.stringify([
+        { name: 'tick', cron: '* * * * * *', type: 'tick', payload: { from: 'cron' } },
+        { name: 'beat', everyMs: 1000, type: 'beat', priority: 'high' },
+      ]);
+      const procs = await Promise.all(
+        ['s1', 's2', 's3'].map((id) =>
+          startScheduler(server.url, prefix, id, { SCHEDULES: schedules }),
+        ),
+      );
+      /** Job ids in the jobs stream, in order, with how often each appears. */
+      const published = async (): Promise<string[]> => {
+        const info = await jsm.streams.info(`${prefix}_jobs`);
+        const ids: string[] = [];
+        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+          const m = await jsm.streams.getMessage(`${prefix}_jobs`, { seq }).catch(() => null);
+          const id = m?.header?.get('Rfw-Job-Id');
+          if (id) ids.push(id);
+        }
+        return ids;
+      };
+      const countOf = async (name: string): Promise<number> =>
+        (await published()).filter((id) => id.startsWith(`${name}-`)).length;
+      try {
+        const first = await waitForLeader(procs);
+        await waitFor('4 ticks by the first leader', async () => (await countOf('tick')) >= 4, {
           timeoutMs: 20_000,
           intervalMs: 250,
-        },
-      );
+        });
+        const metrics = await (await fetch(`${first.http}/metrics`)).text();
+        expect(metrics).toMatch(/rfw_scheduler_cron_fires_total\{[^}]*schedule="tick"[^}]*\} \d+/);
 
-      // Clean stop: the leader resigns, so the last one takes over well within a lease.
-      const stoppedAt = Date.now();
-      await second.kill('SIGTERM');
-      rest = rest.filter((p) => p !== second);
-      const third = await waitForLeader(rest, 20_000);
-      expect(Date.now() - stoppedAt).toBeLessThan(LEASE_MS + 1500);
-      const before3 = await countOf('tick');
-      await waitFor(
-        '2 ticks by the third leader',
-        async () => (await countOf('tick')) >= before3 + 2,
-        {
-          timeoutMs: 20_000,
-          intervalMs: 250,
-        },
-      );
-      await third.kill('SIGTERM');
+        // Crash: the lease expires and another instance takes over.
+        await first.kill('SIGKILL');
+        let rest = procs.filter((p) => p !== first);
+        const second = await waitForLeader(rest, 20_000);
+        const before = await countOf('tick');
+        await waitFor(
+          '3 ticks by the second leader',
+          async () => (await countOf('tick')) >= before + 3,
+          {
+            timeoutMs: 20_000,
+            intervalMs: 250,
+          },
+        );
 
-      const ids = await published();
-      // Exactly once per fire time: no id twice in the stream.
-      expect(ids.length).toBe(new Set(ids).size);
-      for (const name of ['tick', 'beat']) {
-        const times = ids
-          .filter((id) => id.startsWith(`${name}-`))
-          .map((id) => Number(id.slice(name.length + 1)))
-          .sort((a, b) => a - b);
-        expect(times.length).toBeGreaterThanOrEqual(name === 'tick' ? 9 : 5);
-        for (const t of times) expect(t % 1000).toBe(0);
-        const kv = await new Kvm(nc).open(`${prefix}_control`);
-        const e = await kv.get(`cron.${name}`);
-        const state = decodeJson<CronState>(e!.value);
-        expect(state.lastFireAt).toBe(times.at(-1));
-        expect(state.pending).toBeUndefined();
-        expect(state.by).toBe(third.nodeId);
+        // Clean stop: the leader resigns, so the last one takes over well within a lease.
+        const stoppedAt = Date.now();
+        await second.kill('SIGTERM');
+        rest = rest.filter((p) => p !== second);
+        const third = await waitForLeader(rest, 20_000);
+        expect(Date.now() - stoppedAt).toBeLessThan(LEASE_MS + 1500);
+        const before3 = await countOf('tick');
+        await waitFor(
+          '2 ticks by the third leader',
+          async () => (await countOf('tick')) >= before3 + 2,
+          {
+            timeoutMs: 20_000,
+            intervalMs: 250,
+          },
+        );
+        await third.kill('SIGTERM');
+
+        const ids = await published();
+        // Exactly once per fire time: no id twice in the stream.
+        expect(ids.length).toBe(new Set(ids).size);
+        for (const name of ['tick', 'beat']) {
+          const times = ids
+            .filter((id) => id.startsWith(`${name}-`))
+            .map((id) => Number(id.slice(name.length + 1)))
+            .sort((a, b) => a - b);
+          expect(times.length).toBeGreaterThanOrEqual(name === 'tick' ? 9 : 5);
+          for (const t of times) expect(t % 1000).toBe(0);
+          const kv = await new Kvm(nc).open(`${prefix}_control`);
+          const e = await kv.get(`cron.${name}`);
+          const state = decodeJson<CronState>(e!.value);
+          expect(state.lastFireAt).toBe(times.at(-1));
+          expect(state.pending).toBeUndefined();
+          expect(state.by).toBe(third.nodeId);
+        }
+      } finally {
+        await Promise.all(procs.map((p: SchedulerProcess) => p.kill('SIGKILL')));
+        await nc.close();
       }
-    } finally {
-      await Promise.all(procs.map((p: SchedulerProcess) => p.kill('SIGKILL')));
-      await nc.close();
-    }
-  });
+    },
+  );
 });
