@@ -46,8 +46,12 @@ export interface TrackedEvent {
 export interface EventTrackerOptions {
   /** How far back to read at start, ms. */
   historyMs: number;
-  /** Width of one counting bucket, ms. @default historyMs / 600, at least 1000 */
-  bucketMs?: number;
+  /**
+   * How far back counts are kept, ms: at least the longest window asked of
+   * them (rates, the failed-jobs window, the 10-minute timeline).
+   * @default max(historyMs, 10 minutes)
+   */
+  spanMs?: number;
   /** A running sweep silent this long is marked stale, ms. @default 600000 */
   sweepStaleMs?: number;
   /** Finished sweeps are listed this long, ms. @default 600000 */
@@ -85,12 +89,12 @@ export class EventTracker {
     this.#log = opts.log;
     this.#opts = {
       historyMs: opts.historyMs,
-      bucketMs: opts.bucketMs ?? Math.max(1000, Math.ceil(opts.historyMs / 600)),
+      spanMs: Math.max(opts.spanMs ?? 0, opts.historyMs, 600_000),
       sweepStaleMs: opts.sweepStaleMs ?? 600_000,
       sweepKeepMs: opts.sweepKeepMs ?? 600_000,
       recentEvents: opts.recentEvents ?? 300,
     };
-    this.counts = new RollingCounts(this.#opts.bucketMs, Math.max(opts.historyMs, 60_000));
+    this.counts = new RollingCounts(bucketFor(this.#opts.spanMs), this.#opts.spanMs);
     this.caughtUp = new Promise((r) => (this.#resolveCaughtUp = r));
   }
 
@@ -247,4 +251,10 @@ export class EventTracker {
     await this.#loop;
     this.#listeners.clear();
   }
+}
+
+/** The finest bucket (dividing the dashboard's 10 s steps) that keeps at most 1200 per series. */
+function bucketFor(spanMs: number): number {
+  for (const b of [1000, 2000, 5000, 10_000, 30_000, 60_000]) if (spanMs / b <= 1200) return b;
+  return Math.ceil(spanMs / 1200 / 60_000) * 60_000;
 }

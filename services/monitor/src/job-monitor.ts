@@ -23,6 +23,7 @@
  */
 import type { KV } from '@nats-io/kv';
 import {
+  ConfigError,
   connectNats,
   createLogger,
   JobQueue,
@@ -85,7 +86,12 @@ export class JobMonitor implements AsyncDisposable {
     this.opts = compileMonitorOptions(options);
     this.log = (options.logger ?? createLogger('monitor')).child({ nodeId: this.opts.nodeId });
     this.elector = options.elector;
-    this.tracker = new EventTracker(queue.ctx, { historyMs: this.opts.historyMs, log: this.log });
+    const alerts = compileAlertOptions(options.alerts);
+    this.tracker = new EventTracker(queue.ctx, {
+      historyMs: this.opts.historyMs,
+      spanMs: Math.max(this.opts.rateWindowMs, alerts.failedJobWindowMs),
+      log: this.log,
+    });
     this.metrics = new ClusterMetrics(
       {
         snapshot: () => this.#snapshot,
@@ -96,7 +102,7 @@ export class JobMonitor implements AsyncDisposable {
       },
       this.opts.nodeId,
     );
-    this.alerts = new AlertManager(compileAlertOptions(options.alerts), {
+    this.alerts = new AlertManager(alerts, {
       control: queue.ctx.control,
       jsm: queue.ctx.jsm,
       controlBucket: queue.ctx.names.controlBucket,
@@ -159,7 +165,13 @@ export class JobMonitor implements AsyncDisposable {
    * effect at the next evaluation. Throws `ConfigError` naming a bad field.
    */
   configureAlerts(alerts: AlertOptions): void {
-    this.alerts.configure(compileAlertOptions(alerts));
+    const compiled = compileAlertOptions(alerts);
+    if (compiled.failedJobWindowMs > this.tracker.counts.spanMs)
+      throw new ConfigError(
+        'failedJobWindowMs',
+        `${compiled.failedJobWindowMs} ms is longer than the ${this.tracker.counts.spanMs} ms of events kept; pass the alerts to JobMonitor.create() instead`,
+      );
+    this.alerts.configure(compiled);
   }
 
   /**

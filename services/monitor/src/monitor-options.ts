@@ -84,9 +84,10 @@ export interface JobMonitorOptions extends ConnectOptions {
   /** Window of the throughput and failure rates, ms. @default 60000 */
   rateWindowMs?: number;
   /**
-   * How far back the events stream is read at start, ms, so rates and the
-   * failed-jobs window are right from the first evaluation.
-   * @default max(rateWindowMs, failedJobWindowMs, 15 minutes)
+   * How far back the events stream is read at start, ms, so rates, the
+   * failed-jobs window and the dashboard's timeline are right from the first
+   * evaluation. Reading costs time in proportion to the events it holds.
+   * @default max(rateWindowMs, failedJobWindowMs, 10 minutes)
    */
   historyMs?: number;
 }
@@ -160,7 +161,7 @@ export function compileMonitorOptions(o: JobMonitorOptions): CompiledMonitorOpti
     historyMs: int(
       'historyMs',
       o.historyMs,
-      Math.max(rateWindowMs, alerts.failedJobWindowMs, 15 * 60_000),
+      Math.max(rateWindowMs, alerts.failedJobWindowMs, 10 * 60_000),
       0,
     ),
     delivery: {

@@ -8,7 +8,9 @@ import { z } from 'zod';
 import { LeaderElection } from '@rfw/cluster';
 import { ConfigError, connectNats, createLogger, type Logger } from '@rfw/core';
 import { startAdminApi, type AdminApi } from './admin-api.js';
+import { checkExposure } from './auth.js';
 import { JobMonitor } from './job-monitor.js';
+import { compileAlertOptions } from './monitor-options.js';
 
 const num = z.coerce.number().int();
 /** An optional number where an empty string means unset. */
@@ -37,6 +39,8 @@ export const MonitorEnv = z.object({
   ALERT_EVALUATION_INTERVAL_MS: num.min(50).default(5000),
   MONITOR_REFRESH_INTERVAL_MS: num.min(50).default(2000),
   RATE_WINDOW_MS: num.min(1000).default(60_000),
+  /** Events read back at start; unset: max(rate window, failed-jobs window, 10 minutes). */
+  MONITOR_HISTORY_MS: optNum(0),
   LEADER_ELECTION_TIMEOUT_MS: num.min(200).default(10_000),
 });
 export type MonitorEnv = z.infer<typeof MonitorEnv>;
@@ -65,6 +69,12 @@ export async function runMonitorService(
   opts: { env?: NodeJS.ProcessEnv; log?: Logger; handleSignals?: boolean } = {},
 ): Promise<MonitorService> {
   const env = parseMonitorEnv(opts.env);
+  // Fail before connecting anywhere when the API would be exposed unsafely.
+  checkExposure(env.HTTP_HOST, env.ADMIN_TOKEN);
+  compileAlertOptions({
+    failedJobThreshold: env.ALERT_FAILED_JOB_THRESHOLD,
+    notificationEndpoint: env.ALERT_WEBHOOK_URL,
+  });
   const log = opts.log ?? createLogger('monitor');
   const nodeId =
     env.NODE_ID ?? `monitor-${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -110,6 +120,7 @@ export async function runMonitorService(
       refreshIntervalMs: env.MONITOR_REFRESH_INTERVAL_MS,
       evaluationIntervalMs: env.ALERT_EVALUATION_INTERVAL_MS,
       rateWindowMs: env.RATE_WINDOW_MS,
+      historyMs: env.MONITOR_HISTORY_MS,
       delivery: {
         timeoutMs: env.ALERT_WEBHOOK_TIMEOUT_MS,
         headers: env.ALERT_WEBHOOK_TOKEN
