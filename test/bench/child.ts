@@ -73,24 +73,30 @@ const job = (priority?: BenchPriority, extra: Partial<BenchPayload> = {}): JobSp
   priority,
 });
 
-/** Enqueue at a fixed rate, single calls, catching up on timer lateness. */
+/**
+ * Enqueue at a fixed rate, single calls, open loop: each job is stamped with
+ * the time it was due to be sent, so a producer that falls behind (a full
+ * in-flight window, a starved CPU) shows in the latency instead of hiding it.
+ * `lagged` counts the ticks on which the window was full.
+ */
 async function paced(producer: Producer, rate: number, durationMs: number, inFlightCap: number) {
   const start = monoNow();
   const total = Math.floor((rate * durationMs) / 1000);
   let sent = 0;
   let inFlight = 0;
-  let capped = 0;
+  let lagged = 0;
   let failed: unknown;
   while (sent < total) {
     const due = Math.min(total, Math.floor(((monoNow() - start) * rate) / 1000));
     while (sent < due) {
       if (inFlight >= inFlightCap) {
-        capped++;
+        lagged++;
         break;
       }
+      const t = start + (sent * 1000) / rate;
       sent++;
       inFlight++;
-      producer.add(job()).then(
+      producer.add({ payload: { t } }).then(
         () => inFlight--,
         (err: unknown) => {
           inFlight--;
@@ -103,7 +109,7 @@ async function paced(producer: Producer, rate: number, durationMs: number, inFli
   }
   while (inFlight > 0) await sleep(1);
   if (failed) throw failed;
-  return { sent, startedAt: start, endedAt: monoNow(), capped };
+  return { sent, startedAt: start, endedAt: monoNow(), lagged };
 }
 
 async function runTask(producer: Producer, task: ProducerTask): Promise<Record<string, number>> {

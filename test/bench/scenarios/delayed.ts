@@ -7,15 +7,33 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { JobQueue } from '@rfw/core';
 import { spawnService, type ServiceProcess } from '@rfw/testkit';
 import { processCpuMs } from '../harness.js';
 import { latencySummary, pairValues } from '../stats.js';
 import { withRun } from './scope.js';
+import type { Backend } from '../systems/types.js';
 import type { RunContext, Scenario } from './types.js';
 
 const SCHEDULER_ENTRY = join('services', 'scheduler', 'src', 'main.ts');
 
 const schedulerPath = (ctx: RunContext): string => join(ctx.root, SCHEDULER_ENTRY);
+
+/** For a failed run: where the jobs that never ran are (rfw only). */
+async function whereAreTheJobs(system: string, backend: Backend): Promise<string> {
+  if (system !== 'rfw') return '';
+  try {
+    const q = await JobQueue.connect({ servers: backend.natsUrl, prefix: backend.prefix });
+    try {
+      const t = (await q.statistics()).total;
+      return `rfw statistics: delayed ${t.delayed}, pending ${t.pending}, running ${t.running}, succeeded ${t.succeeded}, dead ${t.dead}`;
+    } finally {
+      await q.close();
+    }
+  } catch (err) {
+    return `statistics failed: ${(err as Error).message}`;
+  }
+}
 
 export const delayedScenario: Scenario = {
   id: 'delayed',
@@ -63,11 +81,17 @@ export const delayedScenario: Scenario = {
           leadMs: s.delayedLeadMs,
           spreadMs: s.delayedSpreadMs,
         });
-        await worker.waitFor(
-          `${s.delayedJobs} delayed jobs done`,
-          (p) => p.done >= s.delayedJobs,
-          s.delayedLeadMs + s.delayedSpreadMs + 60_000,
-        );
+        try {
+          await worker.waitFor(
+            `${s.delayedJobs} delayed jobs done`,
+            (p) => p.done >= s.delayedJobs,
+            s.delayedLeadMs + s.delayedSpreadMs + 60_000,
+          );
+        } catch (err) {
+          throw new Error(
+            `${(err as Error).message}; ${await whereAreTheJobs(system, run.backend)}`,
+          );
+        }
         const { samples } = await worker.report();
         const l = latencySummary(pairValues(samples, () => true));
         return { p50: l.p50, p99: l.p99, max: l.max };
