@@ -62,6 +62,7 @@ describe('integration: each service under its own NATS user', () => {
             HTTP_HOST: '127.0.0.1',
             LOG_LEVEL: 'info',
             TOPOLOGY_FILE: join(dir, 'store', 'topology.json'),
+            INDEX_SQLITE_PATH: join(dir, 'index', 'rfw-index.sqlite'),
             SCHEDULES: JSON.stringify([
               { name: 'perm-check', everyMs: 1000, type: 'perm-check', payload: {} },
             ]),

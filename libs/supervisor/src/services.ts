@@ -17,6 +17,8 @@ export interface ServiceDef {
   monitor?: boolean;
   /** Receives the demo `SCHEDULES`. */
   scheduler?: boolean;
+  /** Files it keeps, placed under the data directory (variable -> path relative to it). */
+  dataFiles?: Record<string, string>;
 }
 
 /** Every service of the system, in the order they are started. */
@@ -25,7 +27,11 @@ export const SERVICES: readonly ServiceDef[] = [
   { name: 'worker-replication', storage: true },
   { name: 'worker-healing', storage: true },
   { name: 'worker-cleanup', storage: true },
-  { name: 'worker-indexing', storage: true },
+  {
+    name: 'worker-indexing',
+    storage: true,
+    dataFiles: { INDEX_SQLITE_PATH: 'index/rfw-index.sqlite' },
+  },
   { name: 'worker-metrics', storage: true },
   { name: 'monitor', storage: true, monitor: true },
 ];
@@ -77,6 +83,8 @@ const NOT_INHERITED = [
 ];
 
 export interface ServiceEnvInput {
+  /** Absolute data directory (for `dataFiles`). */
+  dataDir?: string;
   natsUrl: string;
   prefix: string;
   httpHost: string;
@@ -101,6 +109,9 @@ export function serviceEnv(
   if (def.storage && input.topologyFile && !base.TOPOLOGY_FILE)
     env.TOPOLOGY_FILE = input.topologyFile;
   if (def.scheduler && input.schedules && !base.SCHEDULES) env.SCHEDULES = input.schedules;
+  for (const [name, rel] of Object.entries(def.dataFiles ?? {})) {
+    if (input.dataDir && !base[name]) env[name] = join(input.dataDir, rel);
+  }
   return env;
 }
 

@@ -232,6 +232,7 @@ export class Supervisor {
         args,
         cwd: cfg.root,
         env: serviceEnv(def, {
+          dataDir: cfg.dataDir,
           natsUrl: this.#natsUrl,
           prefix: cfg.prefix,
           httpHost: cfg.httpHost,

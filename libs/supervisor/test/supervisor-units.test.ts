@@ -109,6 +109,12 @@ describe('integration: supervisor policy', () => {
     expect(healing.NATS_URL).toBe('nats://127.0.0.1:1');
     expect(healing.MONITOR_PORT).toBeUndefined();
     expect(healing.PATH).toBe('/bin');
+    const indexing = serviceEnv(
+      SERVICES.find((s) => s.name === 'worker-indexing')!,
+      { ...input, dataDir: '/d' },
+      base,
+    );
+    expect(indexing.INDEX_SQLITE_PATH).toBe('/d/index/rfw-index.sqlite');
   });
 });
 
