@@ -28,7 +28,7 @@
  * await election.start();
  * ```
  */
-export { WorkerCluster } from './worker-cluster.js';
+export { WorkerCluster, DEFAULT_ROLE } from './worker-cluster.js';
 export type {
   ClusterEvent,
   ClusterState,

@@ -50,7 +50,11 @@ export interface WorkerClusterOptions {
   heartbeatInterval?: number;
   /** Leader lease, ms: a new leader is elected within about this long after one dies. @default 10000 */
   leaderElectionTimeout?: number;
-  /** Leader roles this node competes for, e.g. `['scheduler']`. @default [] */
+  /**
+   * Leader roles this node competes for. The default is the seed's single
+   * cluster leader, role `cluster`; pass `[]` to only observe.
+   * @default ['cluster']
+   */
   roles?: string[];
   /** @default 'rfw' */
   prefix?: string;
@@ -62,6 +66,9 @@ export interface WorkerClusterOptions {
   >;
   logger?: Logger;
 }
+
+/** The seed's cluster-wide leader role, competed for by default. */
+export const DEFAULT_ROLE = 'cluster';
 
 export type ClusterState = 'created' | 'joining' | 'joined' | 'leaving' | 'left' | 'failed';
 
@@ -94,7 +101,7 @@ export class WorkerCluster implements AsyncDisposable {
       10_000,
       200,
     );
-    this.roles = (opts.roles ?? []).map(validateRole);
+    this.roles = (opts.roles ?? [DEFAULT_ROLE]).map(validateRole);
     this.#log = (opts.logger ?? createLogger('cluster')).child({ nodeId: opts.nodeId });
   }
 

@@ -154,6 +154,9 @@ describe('worker_coordination: membership', () => {
     await waitFor('member', () =>
       ok.nodes().some((h) => h.nodeId === 'w1' && h.types.includes('echo')),
     );
+    // By default a node competes for the seed's single cluster leadership.
+    await waitFor('cluster leader', () => ok.leaders().cluster === 'w1');
+    expect(ok.isLeader('cluster')).toBe(true);
     await ok.leave();
     expect(ok.manager?.state).toBe('stopped');
 
