@@ -34,7 +34,13 @@ import {
 import { healObject, type HealEnv } from './heal-object.js';
 import type { HealingMetrics } from './metrics.js';
 import { healingSchema } from './schema.js';
-import { emptySummary, type HealIssue, type HealSummary } from './summary.js';
+import {
+  MAX_ISSUES,
+  addSummary,
+  emptySummary,
+  type HealIssue,
+  type HealSummary,
+} from './summary.js';
 import { fitIssues } from './issues.js';
 
 /** Options of {@link createHealingWorker}. */
@@ -65,6 +71,8 @@ export interface HealingCheckpoint {
   bucketIndex: number;
   /** Last key fully handled in `buckets[bucketIndex]`. */
   after?: string;
+  /** Keys of the next page already handled when the previous attempt was interrupted. */
+  pageDone?: string[];
   /** Objects in scope, counted before the sweep. */
   total?: number;
   summary: HealSummary;
@@ -91,8 +99,8 @@ export interface HealingResult extends HealSummary {
   skippedBuckets?: string[];
   /** Nodes that could not be listed during the sweep (their replicas count as unavailable). */
   unlisted?: string[];
-  /** Where this attempt resumed from a checkpoint. */
-  resumedFrom?: { bucket: string; after: string };
+  /** The checkpoint this attempt resumed from: bucket, last key done, objects done before. */
+  resumedFrom?: { bucket: string; after?: string; scanned: number };
   durationMs: number;
 }
 
@@ -251,10 +259,13 @@ async function sweep(
       startedAt: Date.now(),
     };
   }
-  const resumedFrom =
-    saved?.after !== undefined
-      ? { bucket: saved.buckets[saved.bucketIndex] ?? '', after: saved.after }
-      : undefined;
+  const resumedFrom = saved
+    ? {
+        bucket: saved.buckets[saved.bucketIndex] ?? '',
+        ...(saved.after !== undefined ? { after: saved.after } : {}),
+        scanned: saved.summary.scanned,
+      }
+    : undefined;
 
   const stores = [...topology.nodes.values()];
   const unlisted = new Set<string>();
@@ -296,7 +307,7 @@ async function sweep(
         ? { ...issue, detail: `${issue.detail.slice(0, 300)}…` }
         : issue,
     );
-    if (cp.issues.length > 1000) {
+    if (cp.issues.length > MAX_ISSUES) {
       cp.issues.pop();
       cp.issuesDropped++;
     }
@@ -322,25 +333,43 @@ async function sweep(
     const inScope = accept(bucket);
     for await (const page of walkBucket(walk(bucket, cp.after))) {
       ctx.signal.throwIfAborted();
-      const keys = page.map((e) => e.key).filter(inScope);
-      await forEachLimit(keys, o.objectConcurrency ?? 4, async (key) => {
-        try {
-          await healObject(env, bucket, key, cp.summary, report);
-        } catch (err) {
-          if (ctx.signal.aborted) throw err;
-          cp.summary.scanned++;
-          cp.summary.failed++;
-          report({
-            bucket,
-            key,
-            node: '*',
-            state: 'error',
-            action: 'failed',
-            detail: describeError(err),
-          });
+      const skip = new Set(cp.pageDone ?? []);
+      const keys = page.map((e) => e.key).filter((k) => inScope(k) && !skip.has(k));
+      const doneKeys = [...skip];
+      try {
+        await forEachLimit(keys, o.objectConcurrency ?? 4, async (key) => {
+          // Counted only once the object is finished, so an interrupted one is redone, not double-counted.
+          const delta = emptySummary(p.dryRun, p.deep);
+          const found: HealIssue[] = [];
+          try {
+            await healObject(env, bucket, key, delta, (i) => found.push(i));
+          } catch (err) {
+            if (ctx.signal.aborted) throw err;
+            Object.assign(delta, { scanned: 1, failed: delta.failed + 1 });
+            found.push({
+              bucket,
+              key,
+              node: '*',
+              state: 'error',
+              action: 'failed',
+              detail: describeError(err),
+            });
+          }
+          addSummary(cp.summary, delta);
+          found.forEach(report);
+          doneKeys.push(key);
+          progress();
+        });
+      } catch (err) {
+        if (ctx.signal.aborted) {
+          // Shutdown, timeout or cancel: keep what this page finished for the next attempt.
+          cp.pageDone = doneKeys;
+          cp.issues = fitIssues(cp);
+          await checkpoints.save(ctx.jobId, cp).catch(() => undefined);
         }
-        progress();
-      });
+        throw err;
+      }
+      cp.pageDone = undefined;
       cp.after = page[page.length - 1]?.key ?? cp.after;
       cp.issues = fitIssues(cp);
       await checkpoints.save(ctx.jobId, cp);

@@ -66,3 +66,11 @@ export function emptySummary(dryRun: boolean, deep: boolean): HealSummary {
 
 /** Most issues a result lists; the rest are only counted. */
 export const MAX_ISSUES = 1000;
+
+/** Adds the counts of `delta` (one object's findings) to `into`. */
+export function addSummary(into: HealSummary, delta: HealSummary): void {
+  for (const k of Object.keys(into) as (keyof HealSummary)[]) {
+    const v = delta[k];
+    if (typeof v === 'number') (into[k] as number) += v;
+  }
+}

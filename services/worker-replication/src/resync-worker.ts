@@ -143,6 +143,7 @@ async function resync(
       () => listOrEmpty(store, opts),
     );
   let scannedThisAttempt = 0;
+  let listedAt = Date.now();
   try {
     for await (const page of walkBucket({
       stores,
@@ -158,7 +159,7 @@ async function resync(
         const need = plan(o.topology, p.bucket, entry);
         if (need) planned.push(need);
       }
-      cp.scheduled += await fanOut(p, planned, ctx, o);
+      cp.scheduled += await fanOut(p, planned, listedAt, ctx, o);
       cp.inSync += page.length - planned.length;
       cp.scanned += page.length;
       scannedThisAttempt += page.length;
@@ -171,6 +172,7 @@ async function resync(
         message: `${cp.scanned} objects checked, ${cp.scheduled} replication jobs scheduled`,
       });
       if (o.pauseMs) await sleep(o.pauseMs, undefined, { signal: ctx.signal });
+      listedAt = Date.now();
     }
   } catch (err) {
     if (isUnavailable(err)) {
@@ -195,17 +197,26 @@ async function resync(
   return JobResult.success(result);
 }
 
-/** Schedules the planned jobs; resolves with how many were newly scheduled or already waiting. */
+/**
+ * Schedules the planned jobs; resolves with how many objects are covered: newly
+ * scheduled, already waiting under their id, or replicated since the listing.
+ */
 async function fanOut(
   p: ReplicationResyncPayload,
   planned: Planned[],
+  listedAt: number,
   ctx: WorkerContext<ReplicationResyncPayload>,
   o: ResyncWorkerOptions,
 ): Promise<number> {
   if (!planned.length) return 0;
   const requests: ScheduleRequest[] = [];
+  let covered = 0;
   for (const item of planned) {
-    const id = await pickId(o.records, p.bucket, item, ctx.jobId);
+    const id = await pickId(o.records, p.bucket, item, ctx.jobId, listedAt);
+    if (id === undefined) {
+      covered++;
+      continue;
+    }
     for (const t of item.targets) await o.ledger?.pending(t, id);
     const payload: ReplicationPayload = {
       bucket: p.bucket,
@@ -227,21 +238,25 @@ async function fanOut(
       `could not schedule ${failed.length} of ${results.length} replication jobs: ${first && !first.ok ? first.error.message : ''}`,
     );
   }
-  return results.length;
+  return covered + results.length;
 }
 
 /**
- * The plain deterministic id, unless a finished job already holds it (the
- * object fell behind again since): then the id salted with this resync's id.
+ * The plain deterministic id, unless a finished job already holds it: then
+ * nothing when that job succeeded after the page was listed (the copy this
+ * walk saw missing has been made since), else the id salted with this
+ * resync's id (the object fell behind again).
  */
 async function pickId(
   records: RecordStore,
   bucket: string,
   item: Planned,
   resyncId: string,
-): Promise<string> {
+  listedAt: number,
+): Promise<string | undefined> {
   const plain = replicationJobId(bucket, item.key, item.versionId);
   const rec = await records.get(plain);
   if (!rec || !TERMINAL_STATES.has(rec.job.state)) return plain;
+  if (rec.job.state === 'succeeded' && rec.job.updatedAt >= listedAt) return undefined;
   return replicationJobId(bucket, item.key, item.versionId, resyncId);
 }
