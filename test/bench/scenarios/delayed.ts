@@ -88,8 +88,10 @@ export const delayedScenario: Scenario = {
             s.delayedLeadMs + s.delayedSpreadMs + 60_000,
           );
         } catch (err) {
+          const said = scheduler?.lines.filter((l) => /"level":(40|50|60)/.test(l)).slice(-5);
+          const warnings = said?.length ? `; scheduler warnings:\n${said.join('\n')}` : '';
           throw new Error(
-            `${(err as Error).message}; ${await whereAreTheJobs(system, run.backend)}`,
+            `${(err as Error).message}; ${await whereAreTheJobs(system, run.backend)}${warnings}`,
           );
         }
         const { samples } = await worker.report();
