@@ -47,6 +47,7 @@ import {
 } from './dead-letters.js';
 import { pausedKey, type PauseRecord } from './cluster-wire.js';
 import { validateType } from './schedule-options.js';
+import { bucketKeys } from './kv-keys.js';
 
 export interface JobQueueOptions extends ConnectOptions {
   /** Use this connection instead of opening one; `close()` then leaves it open. */
@@ -373,7 +374,7 @@ export class JobQueue implements AsyncDisposable {
   /** Types paused now. */
   async pausedTypes(): Promise<string[]> {
     const out: string[] = [];
-    for await (const k of await this.ctx.control.keys('paused.>')) {
+    for (const k of await bucketKeys(this.ctx.control, 'paused.>')) {
       const e = await this.ctx.control.get(k);
       if (e?.operation === 'PUT') out.push(k.slice('paused.'.length));
     }

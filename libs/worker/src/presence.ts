@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import {
+  bucketKeys,
   ensureBucket,
   nodesBucketOptions,
   decodeJson,
@@ -25,8 +26,7 @@ export async function openNodesBucket(core: CoreContext, replicas = 1): Promise<
 /** Heartbeats of nodes seen within 3 of their own intervals. */
 export async function liveNodes(kv: KV, now = Date.now()): Promise<NodeHeartbeat[]> {
   const out: NodeHeartbeat[] = [];
-  const keys: string[] = [];
-  for await (const k of await kv.keys()) keys.push(k);
+  const keys = await bucketKeys(kv);
   await Promise.all(
     keys.map(async (k) => {
       const e = await kv.get(k);

@@ -13,6 +13,7 @@ import type { Subscription } from '@nats-io/nats-core';
 import {
   connectNats,
   createLogger,
+  bucketKeys,
   decodeJson,
   encodeJson,
   openContext,
@@ -241,7 +242,7 @@ export class WorkerManager implements AsyncDisposable {
 
   private async watchPauses(): Promise<void> {
     const initial = new Set<string>();
-    for await (const k of await this.core.control.keys('paused.>')) initial.add(k);
+    for (const k of await bucketKeys(this.core.control, 'paused.>')) initial.add(k);
     for (const type of this.#workers.keys()) {
       if (initial.has(pausedKey(type))) {
         const e = await this.core.control.get(pausedKey(type));

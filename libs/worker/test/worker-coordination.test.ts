@@ -243,15 +243,20 @@ describe('worker_coordination: instances, crashes, breakers, pause, priority, ra
   it('drains on shutdown: running jobs finish, safe to call twice', async () => {
     const q = await h.queue();
     let finished = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
     const m = await h.manager([
       defineWorker('drain', async () => {
-        await new Promise((r) => setTimeout(r, 300));
+        await gate;
         finished++;
       }),
     ]);
     const id = await q.schedule('drain', {});
     await waitForState(q, id, ['running']);
-    await Promise.all([m.shutdown(), m.shutdown()]);
+    const stopping = Promise.all([m.shutdown(), m.shutdown()]);
+    expect(m.state).toBe('draining');
+    release();
+    await stopping;
     expect(m.state).toBe('stopped');
     expect(finished).toBe(1);
     expect((await q.get(id))?.state).toBe('succeeded');

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { decodeJson, type NodeHeartbeat } from '@rfw/core';
+import { bucketKeys, decodeJson, type NodeHeartbeat } from '@rfw/core';
 import type { CommandContext } from '../context.js';
 import { ago, compactJson, duration } from '../output.js';
 import type { Registrar } from '../program.js';
@@ -51,8 +51,7 @@ function holderOf(value: unknown): string | undefined {
 }
 
 async function readLeaders(kv: KV): Promise<LeaderView[]> {
-  const keys: string[] = [];
-  for await (const k of await kv.keys()) keys.push(k);
+  const keys = await bucketKeys(kv);
   const out: LeaderView[] = [];
   for (const role of keys.sort()) {
     const e = await kv.get(role);
