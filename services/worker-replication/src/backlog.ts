@@ -28,6 +28,8 @@ const decodeTarget = (t: string): string => t.replaceAll('=', '.');
 
 export class BacklogLedger {
   readonly #entries = new Map<string, Entry>();
+  /** Where the next prune starts, so every entry gets checked in turn. */
+  #pruneFrom = 0;
   #watch?: { stop(): void };
   #closed = false;
 
@@ -101,12 +103,15 @@ export class BacklogLedger {
 
   /**
    * Drops entries older than `graceMs` whose job has ended or has no record,
-   * checking at most `max` of them.
+   * checking at most `max` of them per call (the next call goes on from there).
    * @returns how many were dropped
    */
   async prune(records: RecordStore, graceMs: number, max = 500): Promise<number> {
     const now = Date.now();
-    const old = [...this.#entries.values()].filter((e) => now - e.at > graceMs).slice(0, max);
+    const all = [...this.#entries.values()].filter((e) => now - e.at > graceMs);
+    const from = this.#pruneFrom < all.length ? this.#pruneFrom : 0;
+    const old = all.slice(from, from + max);
+    this.#pruneFrom = from + old.length;
     const verdicts = new Map<string, boolean>();
     let dropped = 0;
     for (const e of old) {
