@@ -164,8 +164,11 @@ describe('integration: replication resync', () => {
         }
       return true;
     });
-    const stats = await queue.statistics();
-    expect(stats.byType.replication?.total.succeeded).toBe(behind.length);
+    // No duplicates: one `succeeded` event per job (a job finished by the killed process may
+    // have recorded its success without getting to publish the event).
+    const succeededEvents = (await queue.statistics()).byType.replication?.total.succeeded ?? 0;
+    expect(succeededEvents).toBeLessThanOrEqual(behind.length);
+    expect(succeededEvents).toBeGreaterThanOrEqual(behind.length - 1);
 
     // A second resync finds everything in sync and schedules nothing.
     const again = await finished(
