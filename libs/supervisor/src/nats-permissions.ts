@@ -133,7 +133,8 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
     pub.add(n.dlqSubject(type));
     pub.add(n.eventSubject(type, '*', '*'));
   }
-  if (spec.consumes.length) sub.add(`${p}.ctl.cancel.*`);
+  // Cancel requests for its own types only (the runtime subscribes per type).
+  for (const type of spec.consumes) sub.add(n.controlSubject('cancel', type));
 
   // Scheduling: the job (or delayed job) and its `pending` / `delayed` event.
   const produced = spec.produces === '*' ? ['*'] : spec.produces;

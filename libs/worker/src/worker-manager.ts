@@ -66,7 +66,7 @@ export class WorkerManager implements AsyncDisposable {
   readonly #timers: NodeJS.Timeout[] = [];
   #inUse = 0;
   #nodes?: KV;
-  #cancelSub?: Subscription;
+  readonly #cancelSubs: Subscription[] = [];
   #pauseWatch?: { stop(): void };
   #closing?: Promise<void>;
   #startedAt = Date.now();
@@ -200,18 +200,23 @@ export class WorkerManager implements AsyncDisposable {
         await d.ensureConsumers();
         this.#dispatchers.set(w.workerType, d);
       }
-      this.#cancelSub = this.core.nc.subscribe(`${this.core.names.prefix}.ctl.cancel.*`, {
-        callback: (_err, msg) => {
-          try {
-            const { id } = decodeJson<{ id: string }>(msg.data);
-            this.#running
-              .get(id)
-              ?.controller.abort(new AbortReason('cancelled', 'job was cancelled'));
-          } catch {
-            // malformed control message: ignore
-          }
-        },
-      });
+      // Cancel requests for this instance's own types only (least privilege in deploy/nats).
+      for (const type of this.#workers.keys()) {
+        this.#cancelSubs.push(
+          this.core.nc.subscribe(this.core.names.controlSubject('cancel', type), {
+            callback: (_err, msg) => {
+              try {
+                const { id } = decodeJson<{ id: string }>(msg.data);
+                this.#running
+                  .get(id)
+                  ?.controller.abort(new AbortReason('cancelled', 'job was cancelled'));
+              } catch {
+                // malformed control message: ignore
+              }
+            },
+          }),
+        );
+      }
       await this.watchPauses();
       this.#nodes = await openNodesBucket(this.core, this.replicas);
       await this.heartbeat();
@@ -397,7 +402,7 @@ export class WorkerManager implements AsyncDisposable {
     for (const d of this.#dispatchers.values()) d.close();
     const steps: Array<() => unknown> = [
       () => this.#pauseWatch?.stop(),
-      () => this.#cancelSub?.unsubscribe(),
+      () => this.#cancelSubs.forEach((sub) => sub.unsubscribe()),
       () => this.#breakers?.shutdown(),
       async () => {
         if (this.#nodes && !this.core.nc.isClosed()) await this.#nodes.delete(this.opts.workerId);
