@@ -74,7 +74,7 @@ export async function waitForLeader(
 export async function healthInfo(
   p: SchedulerProcess,
 ): Promise<{ isLeader: boolean; leader?: string; natsServer: string; delayedPending: number }> {
-  const res = await fetch(`${p.http}/healthz`);
+  const res = await fetch(`${p.http}/healthz`, { signal: AbortSignal.timeout(3000) });
   const body = (await res.json()) as {
     info: { isLeader: boolean; leader?: string; natsServer: string; delayedPending: number };
   };

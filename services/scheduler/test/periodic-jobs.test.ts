@@ -8,6 +8,7 @@ import type { CronState } from '@rfw/service-scheduler';
 import {
   LEASE_MS,
   PROCESS_TEST_MS,
+  healthInfo,
   startScheduler,
   waitForLeader,
   type SchedulerProcess,
@@ -24,7 +25,7 @@ describe('distributed: periodic jobs with three schedulers', () => {
   });
 
   it(
-    'fires exactly one job per fire time across a crash and a clean handover',
+    'fires exactly one job per fire time across a crash, a paused leader and a clean handover',
     { timeout: PROCESS_TEST_MS },
     async () => {
       const prefix = 'cron1';
@@ -63,7 +64,7 @@ describe('distributed: periodic jobs with three schedulers', () => {
 
         // Crash: the lease expires and another instance takes over.
         await first.kill('SIGKILL');
-        let rest = procs.filter((p) => p !== first);
+        const rest = procs.filter((p) => p !== first);
         const second = await waitForLeader(rest, 20_000);
         const before = await countOf('tick');
         await waitFor(
@@ -75,12 +76,13 @@ describe('distributed: periodic jobs with three schedulers', () => {
           },
         );
 
-        // Clean stop: the leader resigns, so the last one takes over well within a lease.
-        const stoppedAt = Date.now();
-        await second.kill('SIGTERM');
-        rest = rest.filter((p) => p !== second);
-        const third = await waitForLeader(rest, 20_000);
-        expect(Date.now() - stoppedAt).toBeLessThan(LEASE_MS + 1500);
+        // Pause the leader (SIGSTOP) past its lease: the third takes over; resumed, the
+        // old leader must step down without firing anything.
+        second.proc.kill('SIGSTOP');
+        const third = await waitForLeader(
+          rest.filter((p) => p !== second),
+          20_000,
+        );
         const before3 = await countOf('tick');
         await waitFor(
           '2 ticks by the third leader',
@@ -90,7 +92,36 @@ describe('distributed: periodic jobs with three schedulers', () => {
             intervalMs: 250,
           },
         );
+        second.proc.kill('SIGCONT');
+        await waitFor('the resumed leader to step down', async () => {
+          const info = await healthInfo(second).catch(() => undefined);
+          return info && !info.isLeader && info.leader === third.nodeId;
+        });
+        const before4 = await countOf('tick');
+        await waitFor(
+          '2 more ticks by the third leader',
+          async () => (await countOf('tick')) >= before4 + 2,
+          {
+            timeoutMs: 20_000,
+            intervalMs: 250,
+          },
+        );
+
+        // Clean stop: the leader resigns, so the resumed one takes over well within a lease.
+        const stoppedAt = Date.now();
         await third.kill('SIGTERM');
+        const last = await waitForLeader([second], 20_000);
+        expect(Date.now() - stoppedAt).toBeLessThan(LEASE_MS + 1500);
+        const before5 = await countOf('tick');
+        await waitFor(
+          '2 ticks by the last leader',
+          async () => (await countOf('tick')) >= before5 + 2,
+          {
+            timeoutMs: 20_000,
+            intervalMs: 250,
+          },
+        );
+        await last.kill('SIGTERM');
 
         const ids = await published();
         // Exactly once per fire time: no id twice in the stream.
@@ -100,16 +131,17 @@ describe('distributed: periodic jobs with three schedulers', () => {
             .filter((id) => id.startsWith(`${name}-`))
             .map((id) => Number(id.slice(name.length + 1)))
             .sort((a, b) => a - b);
-          expect(times.length).toBeGreaterThanOrEqual(name === 'tick' ? 9 : 5);
+          expect(times.length).toBeGreaterThanOrEqual(name === 'tick' ? 13 : 8);
           for (const t of times) expect(t % 1000).toBe(0);
           const kv = await new Kvm(nc).open(`${prefix}_control`);
           const e = await kv.get(`cron.${name}`);
           const state = decodeJson<CronState>(e!.value);
           expect(state.lastFireAt).toBe(times.at(-1));
           expect(state.pending).toBeUndefined();
-          expect(state.by).toBe(third.nodeId);
+          expect(state.by).toBe(last.nodeId);
         }
       } finally {
+        for (const p of procs) p.proc.kill('SIGCONT');
         await Promise.all(procs.map((p: SchedulerProcess) => p.kill('SIGKILL')));
         await nc.close();
       }
