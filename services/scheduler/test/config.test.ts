@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   ON_TIME_MS,
   TimerHeap,
@@ -50,6 +51,15 @@ describe('worker_coordination: scheduler configuration', () => {
       ],
       'schedules[1].name',
     );
+  });
+
+  it('accepts the example schedules file', () => {
+    const file = fileURLToPath(new URL('../schedules.example.json', import.meta.url));
+    expect(loadSchedules({ SCHEDULES_FILE: file }).map((s) => s.name)).toEqual([
+      'cleanup',
+      'nightly-heal',
+      'node-metrics',
+    ]);
   });
 
   it('loads SCHEDULES_FILE and SCHEDULES, with errors naming the source', () => {
