@@ -1,6 +1,7 @@
 /** What the bench ran on, recorded with every result. */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
@@ -37,12 +38,22 @@ export async function machineInfo(): Promise<MachineInfo> {
     r.disconnect();
   }
   const require = createRequire(import.meta.url);
+  // Some packages do not export their package.json: walk up from their entry point.
   const version = (pkg: string): string => {
     try {
-      return (require(`${pkg}/package.json`) as { version: string }).version;
+      let dir = dirname(require.resolve(pkg));
+      while (dir !== dirname(dir)) {
+        const file = join(dir, 'package.json');
+        if (existsSync(file)) {
+          const meta = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+          if (meta.name === pkg) return meta.version;
+        }
+        dir = dirname(dir);
+      }
     } catch {
-      return '?';
+      // not installed
     }
+    return '?';
   };
   return {
     nproc: availableParallelism(),
