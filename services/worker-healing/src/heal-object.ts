@@ -18,7 +18,7 @@ import {
   sameVersion,
   type Bandwidth,
   type NodeGuard,
-} from '@rfw/service-worker-replication/sync';
+} from '@rfw/storage-sync';
 import { judge, type ReplicaReport, type ReplicaScan, type Verdict } from './judge.js';
 import type { HealingMetrics } from './metrics.js';
 import type { HealIssue, HealSummary } from './summary.js';

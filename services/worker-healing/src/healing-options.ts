@@ -7,7 +7,7 @@ import type { JobQueue } from '@rfw/core';
 import type { Topology } from '@rfw/storage';
 import type { HealingPayload } from '@rfw/storage-jobs';
 import type { WorkerContext } from '@rfw/worker';
-import type { Bandwidth } from '@rfw/service-worker-replication/sync';
+import type { Bandwidth } from '@rfw/storage-sync';
 import type { HealEnv } from './heal-object.js';
 import type { HealingMetrics } from './metrics.js';
 import type { HealIssue, HealSummary } from './summary.js';

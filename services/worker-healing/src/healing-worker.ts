@@ -5,7 +5,7 @@
  */
 import { StorageJobType, type HealingPayload } from '@rfw/storage-jobs';
 import { DeferError, JobResult, type Worker, type WorkerContext } from '@rfw/worker';
-import { CheckpointStore } from '@rfw/service-worker-replication/sync';
+import { CheckpointStore } from '@rfw/storage-sync';
 import { healObject } from './heal-object.js';
 import {
   healEnv,

@@ -12,7 +12,7 @@
  * dangling, unless an unreachable node might still hold a good copy.
  */
 import type { ObjectInfo, VerifyResult } from '@rfw/storage';
-import { newest } from '@rfw/service-worker-replication/sync';
+import { newest } from '@rfw/storage-sync';
 
 /** What a replica is, relative to the authoritative copy. */
 export const ReplicaState = {

@@ -6,7 +6,7 @@
 import { validateBucketName, validateKey, type Topology } from '@rfw/storage';
 import { HealingPayload } from '@rfw/storage-jobs';
 import type { PayloadSchema } from '@rfw/worker';
-import { readableSchema } from '@rfw/service-worker-replication/sync';
+import { readableSchema } from '@rfw/storage-sync';
 
 export function healingSchema(topology: Topology): PayloadSchema<HealingPayload> {
   return readableSchema(

@@ -7,7 +7,7 @@ import { JobQueue } from '@rfw/core';
 import { loadTopologyFile } from '@rfw/storage';
 import { parseEnv, runWorkerService } from '@rfw/worker';
 import { anyNodeUp } from '@rfw/service-worker-replication';
-import { Bandwidth, BreakerEnv, breakerOptions } from '@rfw/service-worker-replication/sync';
+import { Bandwidth, BreakerEnv, breakerOptions } from '@rfw/storage-sync';
 import { createHealingWorker } from './healing-worker.js';
 import { HealingMetrics } from './metrics.js';
 

@@ -25,7 +25,7 @@ import {
   walkBucket,
   type CheckpointStore,
   type NodeGuard,
-} from '@rfw/service-worker-replication/sync';
+} from '@rfw/storage-sync';
 import { healObject } from './heal-object.js';
 import {
   healEnv,

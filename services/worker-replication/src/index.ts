@@ -26,4 +26,4 @@ export { targetsFor, placementOrder, replicationSchema } from './plan.js';
 export { BacklogLedger } from './backlog.js';
 export { ReplicationMetrics } from './metrics.js';
 export { ReplicationEnv, startReplicationService } from './service.js';
-export { Bandwidth, CopyVerify } from './sync/index.js';
+export { Bandwidth, CopyVerify } from '@rfw/storage-sync';

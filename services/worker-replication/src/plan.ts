@@ -15,7 +15,7 @@ import {
 } from '@rfw/storage';
 import { ReplicationPayload } from '@rfw/storage-jobs';
 import type { PayloadSchema } from '@rfw/worker';
-import { readableSchema } from './sync/readable-schema.js';
+import { readableSchema } from '@rfw/storage-sync';
 
 /** Every node in placement order for `bucket/key`: the bucket's fixed nodes first, then by rendezvous score. */
 export function placementOrder(topology: Topology, bucket: string, key: string): string[] {

@@ -20,13 +20,13 @@ import {
 import type { BacklogLedger } from './backlog.js';
 import type { ReplicationMetrics } from './metrics.js';
 import { replicationSchema, targetsFor } from './plan.js';
-import type { Bandwidth } from './sync/bandwidth.js';
+import type { Bandwidth } from '@rfw/storage-sync';
 import {
   CopySourceError,
   CopyVerificationError,
   copyObject,
   type CopyVerify,
-} from './sync/copy-object.js';
+} from '@rfw/storage-sync';
 import {
   describeError,
   isOpenBreaker,
@@ -34,8 +34,8 @@ import {
   isUnavailable,
   onNode,
   type NodeGuard,
-} from './sync/node-errors.js';
-import { compareVersions, newest, sameVersion } from './sync/versions.js';
+} from '@rfw/storage-sync';
+import { compareVersions, newest, sameVersion } from '@rfw/storage-sync';
 
 /** What happened at one target. */
 export type TargetStatus =

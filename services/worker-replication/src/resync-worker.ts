@@ -20,11 +20,11 @@ import { DeferError, JobResult, type Worker, type WorkerContext } from '@rfw/wor
 import type { BacklogLedger } from './backlog.js';
 import { replicationJobId } from './job-ids.js';
 import type { ReplicationMetrics } from './metrics.js';
-import { walkBucket, listOrEmpty, type WalkEntry } from './sync/bucket-walk.js';
-import { CheckpointStore } from './sync/checkpoints.js';
-import { describeError, isOpenBreaker, isUnavailable, onNode } from './sync/node-errors.js';
-import { readableSchema } from './sync/readable-schema.js';
-import { newest, sameVersion } from './sync/versions.js';
+import { walkBucket, listOrEmpty, type WalkEntry } from '@rfw/storage-sync';
+import { CheckpointStore } from '@rfw/storage-sync';
+import { describeError, isOpenBreaker, isUnavailable, onNode } from '@rfw/storage-sync';
+import { readableSchema } from '@rfw/storage-sync';
+import { newest, sameVersion } from '@rfw/storage-sync';
 
 /** What a resync keeps between attempts. */
 export interface ResyncCheckpoint {

@@ -12,8 +12,8 @@ import { BacklogLedger } from './backlog.js';
 import { ReplicationMetrics } from './metrics.js';
 import { createReplicationWorker } from './replication-worker.js';
 import { createResyncWorker } from './resync-worker.js';
-import { Bandwidth } from './sync/bandwidth.js';
-import { BreakerEnv, breakerOptions } from './sync/service-env.js';
+import { Bandwidth } from '@rfw/storage-sync';
+import { BreakerEnv, breakerOptions } from '@rfw/storage-sync';
 
 const int = z.coerce.number().int();
 

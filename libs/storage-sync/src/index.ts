@@ -1,5 +1,5 @@
 /**
- * @rfw/service-worker-replication/sync: the building blocks the replication
+ * @rfw/storage-sync: the building blocks the replication
  * and healing workers share: verified object copies, a shared bandwidth
  * limit, merged bucket walks, checkpoints, version comparison, and the
  * breaker-aware node call wrapper.
