@@ -139,31 +139,9 @@ export class JobQueue implements AsyncDisposable {
   private async enqueue(job: CompiledJob): Promise<string> {
     const { ctx } = this;
     if (ctx.nc.isClosed()) throw new ConnectionLostError();
-    if (job.explicitId) {
-      const existing = await ctx.records.get(job.id);
-      if (existing && !TERMINAL_STATES.has(existing.job.state)) return job.id;
-    }
     const delayed = job.runAt > Date.now();
-    const subject = delayed
-      ? ctx.names.delayedSubject(job.type, job.priority)
-      : ctx.names.jobSubject(job.type, job.priority);
-    const headers = encodeJobHeaders({
-      id: job.id,
-      maxRetries: job.maxRetries,
-      timeoutMs: job.timeoutMs,
-      createdAt: job.createdAt,
-      runAt: delayed ? job.runAt : undefined,
-      backoff: job.backoff,
-    });
-    let ack;
-    try {
-      ack = await ctx.js.publish(subject, job.body, { msgID: job.id, headers });
-    } catch (err) {
-      throw mapPublishError(err, subject);
-    }
-    if (ack.duplicate) return job.id;
     const state: JobState = delayed ? 'delayed' : 'pending';
-    await ctx.records.create(
+    const record = (location?: { stream: string; seq: number }): Job =>
       newRecord(
         {
           id: job.id,
@@ -175,12 +153,48 @@ export class JobQueue implements AsyncDisposable {
           createdAt: job.createdAt,
           runAt: job.runAt,
           backoff: job.backoff,
-          location: { stream: ack.stream, seq: ack.seq },
+          location,
         },
         state,
         job.createdAt,
-      ),
-    );
+      );
+    // An explicit id that exists and is not finished is already enqueued: nothing to do.
+    // One whose job finished runs again: its record is replaced *before* the publish,
+    // so no worker can see the old terminal record and skip the new run.
+    let rerun: { previous: Job; revision: number } | undefined;
+    if (job.explicitId) {
+      const existing = await ctx.records.get(job.id);
+      if (existing && !TERMINAL_STATES.has(existing.job.state)) return job.id;
+      if (existing) {
+        const revision = await ctx.records.update(record(), existing.revision);
+        if (revision === undefined) return job.id; // another producer re-ran it just now
+        rerun = { previous: existing.job, revision };
+      }
+    }
+    const subject = delayed
+      ? ctx.names.delayedSubject(job.type, job.priority)
+      : ctx.names.jobSubject(job.type, job.priority);
+    const headers = encodeJobHeaders({
+      id: job.id,
+      maxRetries: job.maxRetries,
+      timeoutMs: job.timeoutMs,
+      createdAt: job.createdAt,
+      runAt: delayed ? job.runAt : undefined,
+      backoff: job.backoff,
+    });
+    // A re-run needs its own dedupe id: the first run's may still be in the window.
+    const msgID = rerun ? `${job.id}.rerun.${rerun.revision}` : job.id;
+    let ack;
+    try {
+      ack = await ctx.js.publish(subject, job.body, { msgID, headers });
+    } catch (err) {
+      if (rerun) await ctx.records.update(rerun.previous, rerun.revision).catch(() => undefined);
+      throw mapPublishError(err, subject);
+    }
+    if (ack.duplicate) return job.id;
+    const located = record({ stream: ack.stream, seq: ack.seq });
+    if (rerun) await ctx.records.update(located, rerun.revision);
+    else await ctx.records.create(located);
     publishEvent(ctx, {
       id: job.id,
       type: job.type,

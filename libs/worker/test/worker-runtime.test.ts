@@ -55,6 +55,19 @@ describe('job_processing: worker runtime', () => {
     expect(dlq.deadLetters[0]?.reason).toContain('failed 4 attempts');
   });
 
+  it('runs an explicit id again once its first run finished', async () => {
+    const q = await h.queue();
+    let runs = 0;
+    await h.manager([defineWorker('again', async () => ++runs)]);
+    await q.schedule('again', {}, { id: 'nightly-1' });
+    await waitForState(q, 'nightly-1', ['succeeded']);
+    // While a run is pending the same id is a no-op; after it finished it runs again.
+    await q.schedule('again', {}, { id: 'nightly-1' });
+    await expect.poll(() => runs, { timeout: 20_000 }).toBe(2);
+    const job = await waitForState(q, 'nightly-1', ['succeeded']);
+    expect(job.result).toBe(2);
+  });
+
   it('uses a per-job backoff over the type default', async () => {
     const q = await h.queue();
     const times: number[] = [];
