@@ -39,7 +39,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 
 const USAGE = `usage: npm run bench -- [--quick] [--only a,b] [--systems rfw,bullmq,jetstream] [--repeats N] [--out DIR] [--profile DIR]
-  --set key=N    override a size (see bench/sizes.ts), e.g. --set e2eJobs=20000
+  --set key=N    override a size (see bench/sizes.ts), e.g. --set e2eJobs=20000 --set latencyRates=200,500
   --profile DIR  run producers and workers under node --cpu-prof, writing .cpuprofile files to DIR
 scenarios: enqueue, e2e, latency, priority, delayed, scaling, memory, listing`;
 
@@ -83,13 +83,18 @@ async function main(): Promise<number> {
   }
   for (const kv of args.set ?? []) {
     const [key, raw] = kv.split('=');
-    const current = (sizes as unknown as Record<string, unknown>)[key ?? ''];
-    const n = Number(raw);
-    if (typeof current !== 'number' || raw === undefined || !Number.isFinite(n)) {
-      console.error(`--set ${kv}: not a numeric size (see bench/sizes.ts)`);
+    const sizesRecord = sizes as unknown as Record<string, unknown>;
+    const current = sizesRecord[key ?? ''];
+    const list = (raw ?? '').split(',').map(Number);
+    const ok =
+      raw !== undefined &&
+      list.every((n) => Number.isFinite(n) && n > 0) &&
+      (typeof current === 'number' ? list.length === 1 : Array.isArray(current));
+    if (!ok) {
+      console.error(`--set ${kv}: not a size of bench/sizes.ts (a number, or a list like 200,500)`);
       return 2;
     }
-    (sizes as unknown as Record<string, number>)[key as string] = n;
+    sizesRecord[key as string] = typeof current === 'number' ? list[0] : list;
   }
   const all: Scenario[] = [
     enqueueScenario,
