@@ -10,7 +10,7 @@ import { JobQueue, QueueFullError } from '@rfw/core';
 import { NatsServer } from '@rfw/testkit';
 import { readExecLog, readRecords, readTerminalEvents, waitForDrain } from './support/ledger.js';
 import { Peaks, rssMiB } from './support/memory.js';
-import { scratchDir } from './support/paths.js';
+import { removeScratch, scratchDir } from './support/paths.js';
 import { produce } from './support/producer.js';
 import { tally, writeReport } from './support/report.js';
 import { execLogIn } from './support/scenario.js';
@@ -31,6 +31,7 @@ describe('job_processing: chaos: backpressure on a bounded queue', () => {
     await pool?.stopAll(5000);
     await queue?.close();
     await server?.stop();
+    removeScratch();
   });
 
   it('keeps the queue and memory bounded and gives producers a typed error to wait on', async () => {

@@ -15,7 +15,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { run } from '@rfw/cli';
 import { NatsServer } from '@rfw/testkit';
 import { badArgs } from './support/bad-args.js';
-import { repoRoot, scratchDir } from './support/paths.js';
+import { repoRoot, removeScratch, scratchDir } from './support/paths.js';
 import { writeReport } from './support/report.js';
 
 const CASES = Number(process.env.CHAOS_BAD_ARGS ?? 4000);
@@ -42,6 +42,7 @@ describe('integration: chaos: bad rfw command lines', () => {
   afterAll(async () => {
     await nc?.close();
     await server?.stop();
+    removeScratch();
   });
 
   it(`ends ${CASES} generated bad command lines with a documented exit code and a message`, async () => {

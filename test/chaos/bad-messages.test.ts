@@ -13,7 +13,7 @@ import { JobQueue, type DeadLetter } from '@rfw/core';
 import { NatsServer, waitFor } from '@rfw/testkit';
 import { badMessage, type BadMessage } from './support/bad-messages.js';
 import { readRecords, unsettledMessages } from './support/ledger.js';
-import { scratchDir } from './support/paths.js';
+import { removeScratch, scratchDir } from './support/paths.js';
 import { writeReport } from './support/report.js';
 import { execLogIn } from './support/scenario.js';
 import { WorkerPool } from './support/worker-pool.js';
@@ -39,6 +39,7 @@ describe('job_processing: chaos: malformed job messages', () => {
     await pool?.stopAll(5000);
     await queue?.close();
     await server?.stop();
+    removeScratch();
   });
 
   it(`dead-letters ${CASES} generated bad messages with readable reasons, and never crashes`, async () => {

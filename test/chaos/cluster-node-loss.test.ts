@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue } from '@rfw/core';
 import { NatsCluster, waitFor, type NatsServer } from '@rfw/testkit';
 import { unsettledMessages } from './support/ledger.js';
-import { scratchDir } from './support/paths.js';
+import { removeScratch, scratchDir } from './support/paths.js';
 import { writeReport } from './support/report.js';
 import { countMix, execLogIn, progress, runMix } from './support/scenario.js';
 import { WorkerPool } from './support/worker-pool.js';
@@ -30,6 +30,7 @@ describe('distributed: chaos: NATS cluster node loss with R3 streams', () => {
     await pool?.stopAll(5000);
     await queue?.close();
     await cluster?.stop();
+    removeScratch();
   });
 
   it('loses nothing and ends every job exactly once when a node dies and returns', async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue } from '@rfw/core';
 import { NatsServer, waitFor } from '@rfw/testkit';
 import { unsettledMessages } from './support/ledger.js';
-import { scratchDir } from './support/paths.js';
+import { removeScratch, scratchDir } from './support/paths.js';
 import { writeReport } from './support/report.js';
 import { countMix, execLogIn, progress, runMix } from './support/scenario.js';
 import { WorkerPool } from './support/worker-pool.js';
@@ -29,6 +29,7 @@ describe('distributed: chaos: nats-server SIGKILL under load', () => {
     await pool?.stopAll(5000);
     await queue?.close();
     await server?.stop();
+    removeScratch();
   });
 
   it('loses nothing and ends every job exactly once across server crashes', async () => {

@@ -15,7 +15,7 @@ import {
   terminalTransitions,
   waitForDrain,
 } from './support/ledger.js';
-import { repoRoot, scratchDir } from './support/paths.js';
+import { repoRoot, removeScratch, scratchDir } from './support/paths.js';
 import { produce } from './support/producer.js';
 import { tally, writeReport } from './support/report.js';
 import { execLogIn } from './support/scenario.js';
@@ -47,6 +47,7 @@ describe('distributed: chaos: scheduler leader SIGKILL with jobs due', () => {
     await pool?.stopAll(5000);
     await queue?.close();
     await server?.stop();
+    removeScratch();
   });
 
   it('fails over within the election timeout, doubles no fire, loses no delayed job', async () => {

@@ -17,7 +17,7 @@ import { FileObjectStore } from '@rfw/storage';
 import { NatsServer, spawnService, waitFor, type ServiceProcess } from '@rfw/testkit';
 import { breakDir, type DirFault } from './support/dir-faults.js';
 import { readRecords, readTerminalEvents, waitForDrain } from './support/ledger.js';
-import { repoRoot, scratchDir } from './support/paths.js';
+import { repoRoot, removeScratch, scratchDir } from './support/paths.js';
 import { tally, writeReport } from './support/report.js';
 
 const BUCKET = 'data';
@@ -42,6 +42,7 @@ describe('integration: chaos: storage node directory lost or read-only mid-job',
     await Promise.all([...stores.values()].map((s) => s.close()));
     await server?.stop();
     if (dir) await fs.rm(dir, { recursive: true, force: true });
+    removeScratch();
   });
 
   it('fails attempts cleanly, opens the breaker, never shows a partial object, loses nothing', async () => {

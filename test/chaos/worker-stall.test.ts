@@ -16,7 +16,7 @@ import {
   terminalTransitions,
   unsettledMessages,
 } from './support/ledger.js';
-import { scratchDir } from './support/paths.js';
+import { removeScratch, scratchDir } from './support/paths.js';
 import { writeReport } from './support/report.js';
 import { execLogIn } from './support/scenario.js';
 import { WorkerPool } from './support/worker-pool.js';
@@ -35,6 +35,7 @@ describe('distributed: chaos: worker frozen past its ack wait', () => {
     await pool?.stopAll(5000);
     await queue?.close();
     await server?.stop();
+    removeScratch();
   });
 
   it('ends a job exactly once when its first worker resumes after a redelivery', async () => {

@@ -1,5 +1,5 @@
 /** Where the chaos suite finds its fixtures and writes its reports. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,26 @@ export function fixture(name: string): string {
 /** Git-ignored directory that receives one JSON report per scenario. */
 export const reportDir = process.env.RFW_RELIABILITY_DIR ?? join(repoRoot, '.data', 'reliability');
 
-/** A fresh temporary directory for one scenario's files (execution logs...). */
+const scratch: string[] = [];
+
+/** Remove the scratch directories made so far (call it in `afterAll`). */
+export function removeScratch(): void {
+  for (const d of scratch.splice(0)) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      // best effort (a directory a failed test left read-only)
+    }
+  }
+}
+process.once('exit', removeScratch);
+
+/**
+ * A fresh temporary directory for one scenario's files (execution logs...),
+ * removed by `removeScratch()` (`RFW_CHAOS_KEEP=1` keeps it).
+ */
 export function scratchDir(label: string): string {
-  return mkdtempSync(join(tmpdir(), `rfw-chaos-${label}-`));
+  const d = mkdtempSync(join(tmpdir(), `rfw-chaos-${label}-`));
+  if (!process.env.RFW_CHAOS_KEEP) scratch.push(d);
+  return d;
 }
