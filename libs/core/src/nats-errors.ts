@@ -20,7 +20,15 @@ export const JsCode = {
   MessageTooLarge: 10054,
 } as const;
 
+/** Server codes meaning JetStream is (momentarily) not there: cluster recovery, no meta leader. */
+const UNAVAILABLE_CODES: ReadonlySet<number> = new Set([10039, 10008]);
+
 export function mapPublishError(err: unknown, subject: string): Error {
+  if (err instanceof JetStreamApiError && (UNAVAILABLE_CODES.has(err.code) || err.status === 503)) {
+    return new ConnectionLostError(`JetStream unavailable for ${subject}: ${err.message}`, {
+      cause: err,
+    });
+  }
   if (err instanceof JetStreamApiError) {
     if (err.code === JsCode.MaximumMessagesExceeded || err.code === JsCode.MaximumBytesExceeded) {
       return new QueueFullError(subject, { cause: err });

@@ -18,6 +18,7 @@ import {
 import { Kvm, type KV } from '@nats-io/kv';
 import { ProvisioningDriftError } from './errors.js';
 import type { Names } from './names.js';
+import { PRIORITIES } from './job.js';
 
 export interface ProvisionOptions {
   /** Stream and bucket replicas (3 in a cluster). @default 1 */
@@ -56,6 +57,8 @@ export async function ensureStream(
   jsm: JetStreamManager,
   wanted: Wanted,
   onDrift: DriftPolicy = 'update',
+  /** Settings used only when creating the stream: an existing stream keeps its own. */
+  defaults: Partial<StreamConfig> = {},
 ): Promise<void> {
   let current: StreamConfig;
   try {
@@ -63,7 +66,7 @@ export async function ensureStream(
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === 10059) {
       try {
-        await jsm.streams.add(wanted);
+        await jsm.streams.add({ ...defaults, ...wanted });
         return;
       } catch (addErr) {
         // Lost a race with another process creating it: fall through to compare.
@@ -147,29 +150,48 @@ export async function provisionCore(
     num_replicas: replicas,
     allow_direct: true,
   } as const;
+  // Limits a caller did not ask for are creation defaults only: a worker
+  // starting with default options must not undo a producer's `maxQueuedJobs`.
+  const split = <T>(value: T | undefined, fallback: T): { wanted?: T; fallback: T } =>
+    value === undefined ? { fallback } : { wanted: value, fallback };
+  const dupWindow = split(options.duplicateWindowMs, 120_000);
+  const maxQueued = split(options.maxQueuedJobs, -1);
+  const eventsAge = split(options.eventsMaxAgeMs, 7 * 24 * 3600_000);
+  const dlqAge = split(options.dlqMaxAgeMs, 0);
+  const dupWanted =
+    dupWindow.wanted === undefined ? {} : { duplicate_window: nanos(dupWindow.wanted) };
+  const dupDefault = { duplicate_window: nanos(dupWindow.fallback) };
+  // Only the four priorities are captured: a publish to any other subject is
+  // refused at once (no responders) instead of sitting in the stream forever.
+  const prioritySubjects = (kind: 'jobs' | 'delayed'): string[] =>
+    PRIORITIES.map((p) =>
+      kind === 'jobs' ? names.jobSubject('*', p) : names.delayedSubject('*', p),
+    );
   await ensureStream(
     jsm,
     {
       name: names.jobsStream,
-      subjects: [names.jobsWildcard],
+      subjects: prioritySubjects('jobs'),
       retention: RetentionPolicy.Workqueue,
       discard: DiscardPolicy.New,
-      max_msgs: options.maxQueuedJobs ?? -1,
-      duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+      ...(maxQueued.wanted === undefined ? {} : { max_msgs: maxQueued.wanted }),
+      ...dupWanted,
       ...common,
     },
     onDrift,
+    { max_msgs: maxQueued.fallback, ...dupDefault },
   );
   await ensureStream(
     jsm,
     {
       name: names.delayedStream,
-      subjects: [names.delayedWildcard],
+      subjects: prioritySubjects('delayed'),
       retention: RetentionPolicy.Limits,
-      duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+      ...dupWanted,
       ...common,
     },
     onDrift,
+    dupDefault,
   );
   await ensureStream(
     jsm,
@@ -177,11 +199,12 @@ export async function provisionCore(
       name: names.dlqStream,
       subjects: [names.dlqWildcard],
       retention: RetentionPolicy.Limits,
-      max_age: nanos(options.dlqMaxAgeMs ?? 0),
-      duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+      ...(dlqAge.wanted === undefined ? {} : { max_age: nanos(dlqAge.wanted) }),
+      ...dupWanted,
       ...common,
     },
     onDrift,
+    { max_age: nanos(dlqAge.fallback), ...dupDefault },
   );
   await ensureStream(
     jsm,
@@ -190,10 +213,11 @@ export async function provisionCore(
       subjects: [names.eventsWildcard],
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
-      max_age: nanos(options.eventsMaxAgeMs ?? 7 * 24 * 3600_000),
+      ...(eventsAge.wanted === undefined ? {} : { max_age: nanos(eventsAge.wanted) }),
       ...common,
     },
     onDrift,
+    { max_age: nanos(eventsAge.fallback) },
   );
   const jobs = await ensureBucket(nc, jsm, names.jobsBucket, { history: 1, replicas }, onDrift);
   const control = await ensureBucket(

@@ -68,6 +68,11 @@ function intHeader(
   return n;
 }
 
+/** Escape control characters so a reason is safe to print in a terminal or a header. */
+export function readable(text: string): string {
+  return text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** The id a job message stands for: `Rfw-Job-Id`, else `Nats-Msg-Id`, else `s<stream seq>`. */
 export function jobIdOf(h: MsgHdrs | undefined, seq: number): string {
   return h?.get(Hdr.JobId) || h?.get(Hdr.MsgId) || `s${seq}`;
@@ -90,7 +95,7 @@ export function decodeJobMessage(
   const id = jobIdOf(h, seq);
   const bad = (reason: string): DecodeResult => ({
     ok: false,
-    reason,
+    reason: readable(reason),
     id: LIMITS.idPattern.test(id) ? id : `s${seq}`,
     type,
     priority,

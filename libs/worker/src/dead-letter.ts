@@ -23,9 +23,12 @@ export interface DeadLetterInput {
   payload?: unknown;
 }
 
-/** Header values cannot hold line breaks; keep them short too. */
+/** Header values cannot hold line breaks or control characters (escaped); keep them short too. */
 function headerSafe(s: string, max = 1000): string {
-  return s.replace(/[\r\n]+/g, ' ').slice(0, max);
+  return s
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .slice(0, max);
 }
 
 export async function deadLetter(
@@ -63,8 +66,13 @@ export async function deadLetter(
   const priority = (
     ['critical', 'high', 'normal', 'low'].includes(input.priority) ? input.priority : 'normal'
   ) as Job['priority'];
+  // Only the call that makes the transition announces it: two copies of a job
+  // dying (a redelivery racing a slow worker) must not publish `dead` twice.
+  let transitioned = false;
   const res = await core.records.mutate(input.id, (cur) => {
+    transitioned = false;
     if (cur && TERMINAL_STATES.has(cur.state)) return undefined;
+    transitioned = true;
     const base =
       cur ??
       input.job ??
@@ -101,7 +109,7 @@ export async function deadLetter(
     );
   });
   msg.ack();
-  if (res?.job.state === 'dead' && res.job.location?.seq === seq) {
+  if (transitioned && res?.job.state === 'dead') {
     deps.metrics.dead.inc({
       type: input.type,
       reason: input.reason.startsWith('poison') ? 'poison' : 'failed',

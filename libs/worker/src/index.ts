@@ -43,3 +43,4 @@ export { liveNodes, openNodesBucket, RUNTIME_VERSION } from './presence.js';
 export { runWorkerService } from './service.js';
 export type { WorkerServiceOptions } from './service.js';
 export { WorkerEnv, parseEnv } from './service.js';
+export { sweepUnroutable, UNROUTABLE_TYPE } from './unroutable.js';

@@ -28,6 +28,7 @@ import { Breakers } from './breakers.js';
 import { TypeDispatcher, type SlotPool } from './dispatcher.js';
 import type { ActiveJob, RunnerDeps } from './job-runner.js';
 import { WorkerMetrics } from './metrics.js';
+import { sweepUnroutable } from './unroutable.js';
 import { liveNodes, makeHeartbeat, openNodesBucket, writeHeartbeat } from './presence.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { Worker } from './worker.js';
@@ -222,7 +223,13 @@ export class WorkerManager implements AsyncDisposable {
       await this.heartbeat();
       await this.checkHealth();
       for (const d of this.#dispatchers.values()) await d.startPulling();
+      const sweep = (): void =>
+        void sweepUnroutable(deps).catch((err: unknown) =>
+          this.log.warn({ err }, 'sweep of invalid job subjects failed'),
+        );
+      sweep();
       this.#timers.push(
+        setInterval(sweep, Math.min(this.opts.cleanupIntervalMs, 5000)),
         setInterval(() => void this.heartbeat(), this.opts.heartbeatIntervalMs),
         setInterval(() => void this.checkHealth(), this.opts.healthCheckIntervalMs),
         setInterval(
