@@ -141,7 +141,9 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
   for (const type of produced) {
     pub.add(`${p}.jobs.${tok(type)}.*`);
     pub.add(`${p}.delayed.${tok(type)}.*`);
-    pub.add(n.eventSubject(type, '*', '*'));
+    // A producer announces what it enqueued, nothing else: it cannot forge outcomes.
+    pub.add(`${p}.events.${tok(type)}.*.pending`);
+    pub.add(`${p}.events.${tok(type)}.*.delayed`);
   }
 
   if (spec.scheduler) {
@@ -167,6 +169,9 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
 
   if (spec.admin) {
     kv(n.leaderBucket);
+    // Cancel and retry announce `cancelled` and `pending` for any type.
+    pub.add(n.eventSubject('*', '*', 'cancelled'));
+    pub.add(n.eventSubject('*', '*', 'pending'));
     // Listing, locating and statistics: stream and consumer info, direct gets.
     for (const s of streams) {
       pub.add(`${api}.STREAM.MSG.GET.${s}`);
