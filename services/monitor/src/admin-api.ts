@@ -593,6 +593,8 @@ function registerApiRoutes(
         summary: 'Search the object index with a JSON query (forwarded as is)',
         body: { type: 'object', additionalProperties: true },
       },
+      // The query travels on as one NATS message: refuse (413) what could not.
+      bodyLimit: 64 * 1024,
     },
     async (req) => search(req.body as Query),
   );
@@ -609,6 +611,8 @@ function registerApiRoutes(
   api.get(
     '/events',
     {
+      // A HEAD of an endless stream would never end: only GET is served.
+      exposeHeadRoute: false,
       schema: {
         tags: ['dashboard'],
         summary:
