@@ -24,7 +24,13 @@ export const JsCode = {
 const UNAVAILABLE_CODES: ReadonlySet<number> = new Set([10039, 10008]);
 
 export function mapPublishError(err: unknown, subject: string): Error {
-  if (err instanceof JetStreamApiError && (UNAVAILABLE_CODES.has(err.code) || err.status === 503)) {
+  if (
+    err instanceof JetStreamApiError &&
+    err.code !== JsCode.MaximumMessagesExceeded &&
+    err.code !== JsCode.MaximumBytesExceeded &&
+    !/maximum (messages|bytes)/i.test(err.message) &&
+    (UNAVAILABLE_CODES.has(err.code) || err.status === 503)
+  ) {
     return new ConnectionLostError(`JetStream unavailable for ${subject}: ${err.message}`, {
       cause: err,
     });
