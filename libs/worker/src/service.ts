@@ -37,6 +37,24 @@ export function parseEnv<T extends z.ZodType>(
   return r.data;
 }
 
+const START_ATTEMPTS = 12;
+
+function isTransientStartError(err: unknown): boolean {
+  const e = err as { name?: string; code?: number; status?: number; message?: string } | undefined;
+  if (!e) return false;
+  if (e.name === 'ConfigError' || e.name === 'ProvisioningDriftError') return false;
+  return (
+    e.name === 'TimeoutError' ||
+    e.name === 'ConnectionLostError' ||
+    e.name === 'NoRespondersError' ||
+    e.name === 'RequestError' ||
+    e.status === 503 ||
+    /timeout|no responders|jetstream (not enabled|system temporarily unavailable)|connection/i.test(
+      e.message ?? '',
+    )
+  );
+}
+
 export interface WorkerServiceOptions {
   /** Service name for logs. */
   service: string;
@@ -56,7 +74,7 @@ export async function runWorkerService(
 ): Promise<{ manager: WorkerManager; http: HttpEndpoints; stop: () => Promise<void> }> {
   const env = parseEnv(WorkerEnv, o.env);
   const log = createLogger(o.service);
-  const manager = await WorkerManager.create({
+  const options: WorkerManagerOptions = {
     servers: env.NATS_URL?.split(','),
     prefix: env.RFW_PREFIX,
     provision: { replicas: env.RFW_REPLICAS },
@@ -69,10 +87,31 @@ export async function runWorkerService(
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     logger: log,
     ...o.manager,
-  });
-  const workers = typeof o.workers === 'function' ? await o.workers(manager) : o.workers;
-  manager.register(...workers);
-  await manager.start();
+  };
+  // A broker that is restarting or electing a JetStream leader answers starts
+  // with timeouts: retry with backoff instead of exiting (bad config still fails at once).
+  let manager: WorkerManager | undefined;
+  let workers: Worker[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const m = await WorkerManager.create(options).catch((err: unknown) => err as Error);
+    try {
+      if (m instanceof Error) throw m;
+      workers = typeof o.workers === 'function' ? await o.workers(m) : o.workers;
+      m.register(...workers);
+      await m.start();
+      manager = m;
+      break;
+    } catch (err) {
+      if (!(m instanceof Error)) await m.shutdown().catch(() => undefined);
+      if (!isTransientStartError(err) || attempt >= START_ATTEMPTS) throw err;
+      const delay = Math.min(10_000, 250 * 2 ** attempt);
+      log.warn(
+        { err, attempt, retryInMs: delay },
+        'start failed on a transient broker error; retrying',
+      );
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
   const extraCleanup = await o.onStarted?.(manager);
   const http = await startHttpEndpoints({
     port: env.HTTP_PORT,
