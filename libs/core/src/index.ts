@@ -42,6 +42,7 @@ export {
   encodeJson,
   decodeJson,
   jobIdOf,
+  readable,
 } from './wire.js';
 export type { JobEnvelope, DecodeResult, JobEvent, JobRecordWire } from './wire.js';
 export { provisionCore, ensureStream, ensureBucket } from './provision.js';

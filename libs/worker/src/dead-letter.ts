@@ -7,7 +7,16 @@
  */
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { JsMsg } from '@nats-io/jetstream';
-import { Hdr, TERMINAL_STATES, addTransition, newRecord, publishEvent, type Job } from '@rfw/core';
+import {
+  Hdr,
+  PRIORITIES,
+  TERMINAL_STATES,
+  addTransition,
+  newRecord,
+  publishEvent,
+  readable,
+  type Job,
+} from '@rfw/core';
 import type { RunnerDeps } from './job-runner.js';
 
 export interface DeadLetterInput {
@@ -25,10 +34,7 @@ export interface DeadLetterInput {
 
 /** Header values cannot hold line breaks or control characters (escaped); keep them short too. */
 function headerSafe(s: string, max = 1000): string {
-  return s
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    .slice(0, max);
+  return readable(s.replace(/[\r\n]+/g, ' ')).slice(0, max);
 }
 
 export async function deadLetter(
@@ -64,7 +70,7 @@ export async function deadLetter(
   }
   const at = Date.now();
   const priority = (
-    ['critical', 'high', 'normal', 'low'].includes(input.priority) ? input.priority : 'normal'
+    (PRIORITIES as readonly string[]).includes(input.priority) ? input.priority : 'normal'
   ) as Job['priority'];
   // Only the call that makes the transition announces it: two copies of a job
   // dying (a redelivery racing a slow worker) must not publish `dead` twice.
