@@ -220,10 +220,15 @@ export class DelayedReleaser {
       if (top.data) this.#memory -= top.data.length;
       this.#inFlight++;
       const gen = this.#generation;
-      void this.#release(top, gen).finally(() => {
+      let freed = false;
+      // The slot bounds the broker requests in flight, not the wait for the due time.
+      const free = (): void => {
+        if (freed) return;
+        freed = true;
         this.#inFlight--;
         this.#pump();
-      });
+      };
+      void this.#release(top, gen, free).finally(free);
     }
     this.o.metrics.delayedPending.set(this.#heap.size);
   }
@@ -246,8 +251,8 @@ export class DelayedReleaser {
     return this.#active && gen === this.#generation && this.o.isLeader();
   }
 
-  async #release(e: DelayedEntry, gen: number): Promise<void> {
-    const { ctx, metrics, log } = this.o;
+  async #release(e: DelayedEntry, gen: number, free: () => void): Promise<void> {
+    const { ctx, metrics } = this.o;
     const { names } = ctx;
     const stream = names.delayedStream;
     const drop = async (reason: string): Promise<void> => {
@@ -281,8 +286,11 @@ export class DelayedReleaser {
         return;
       }
       // Prepared ahead of time: publish exactly when due.
-      const wait = e.runAt - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // (A timer may fire a millisecond early: never publish before the due time.)
+      for (let wait = e.runAt - Date.now(); wait > 0; wait = e.runAt - Date.now()) {
+        free();
+        await new Promise((r) => setTimeout(r, wait));
+      }
       if (!this.#current(gen)) return;
       const h = natsHeaders();
       for (const [k, values] of headers ?? []) {
@@ -335,23 +343,29 @@ export class DelayedReleaser {
       publishEvent(ctx, { id: e.id, type: e.type, priority: e.priority, state: 'pending', at });
       metrics.released.inc({ type: e.type });
       metrics.lateness.observe(Math.max(0, at - e.runAt) / 1000);
-      // Should the delete fail, the retry finds the record pending and deletes then.
-      await this.#delete(e.seq);
+      // The job is out: the delete need not hold up the next release. Should it
+      // fail, the retry finds the record pending and deletes then.
+      this.#delete(e.seq).catch((err: unknown) => this.#retry(e, gen, err));
     } catch (err) {
-      metrics.releaseFailures.inc();
-      e.failures++;
-      const retryInMs = Math.min(30_000, 250 * 2 ** Math.min(e.failures, 7));
-      log.warn(
-        { err: (err as Error).message, jobId: e.id, seq: e.seq, retryInMs },
-        'delayed release failed; will retry',
-      );
-      if (this.#current(gen)) {
-        e.runAt = Date.now() + retryInMs;
-        if (e.data && this.#memory + e.data.length <= this.#budget) this.#memory += e.data.length;
-        else e.data = undefined;
-        if (this.#heap.push(e)) this.#byId.set(e.id, e.seq);
-        this.#pump();
-      }
+      this.#retry(e, gen, err);
+    }
+  }
+
+  #retry(e: DelayedEntry, gen: number, err: unknown): void {
+    const { metrics, log } = this.o;
+    metrics.releaseFailures.inc();
+    e.failures++;
+    const retryInMs = Math.min(30_000, 250 * 2 ** Math.min(e.failures, 7));
+    log.warn(
+      { err: (err as Error).message, jobId: e.id, seq: e.seq, retryInMs },
+      'delayed release failed; will retry',
+    );
+    if (this.#current(gen)) {
+      e.runAt = Date.now() + retryInMs;
+      if (e.data && this.#memory + e.data.length <= this.#budget) this.#memory += e.data.length;
+      else e.data = undefined;
+      if (this.#heap.push(e)) this.#byId.set(e.id, e.seq);
+      this.#pump();
     }
   }
 
