@@ -1,5 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import './nats-client-patches.js';
 
 /** The broker URL: `NATS_URL`, else the local default. */
 export function defaultServers(): string[] {
