@@ -34,9 +34,12 @@ export class TypeDispatcher {
   readonly #credit = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
   readonly #inFlight = new Set<Promise<void>>();
   #running = 0;
+  #finishing = 0;
+  /** Messages whose handler is running: kept alive by the ticker. */
+  readonly #active = new Set<JsMsg>();
   #pulling = false;
   #pumpTimer?: NodeJS.Timeout;
-  #keepAlive?: NodeJS.Timeout;
+  #ticker?: NodeJS.Timeout;
   /** Set while the type is paused or unhealthy. */
   #holds = new Set<string>();
 
@@ -118,12 +121,25 @@ export class TypeDispatcher {
       this.#readers.set(p, messages);
       void this.read(p, messages);
     }
-    // Buffered jobs are not running yet: keep the broker from redelivering them.
-    this.#keepAlive = setInterval(
+    this.#ensureTicker();
+  }
+
+  /**
+   * One timer for the whole type: in-progress acks for buffered jobs (not
+   * started yet) and running ones, so the broker does not redeliver them.
+   */
+  #ensureTicker(): void {
+    if (this.#ticker) return;
+    this.#ticker = setInterval(
       () => {
         for (const b of this.#buffers.values()) for (const m of b) m.working();
+        for (const m of this.#active) m.working();
+        if (!this.#pulling && this.#active.size === 0) {
+          clearInterval(this.#ticker);
+          this.#ticker = undefined;
+        }
       },
-      Math.max(500, Math.floor(opts.ackWaitMs / 3)),
+      Math.max(500, Math.floor(this.deps.opts.ackWaitMs / 3)),
     );
   }
 
@@ -151,7 +167,6 @@ export class TypeDispatcher {
   async stopPulling(): Promise<void> {
     if (!this.#pulling) return;
     this.#pulling = false;
-    clearInterval(this.#keepAlive);
     const readers = [...this.#readers.values()];
     this.#readers.clear();
     for (const r of readers) r.stop();
@@ -202,6 +217,7 @@ export class TypeDispatcher {
     while (
       this.#holds.size === 0 &&
       this.#running < this.concurrency &&
+      this.#finishing < this.concurrency &&
       this.slots.free() > 0 &&
       this.buffered > 0
     ) {
@@ -222,10 +238,24 @@ export class TypeDispatcher {
       if (!m) return;
       this.#running++;
       this.slots.take();
-      const done = runJob(this.deps, this.spec, m).finally(() => {
+      this.#active.add(m);
+      this.#ensureTicker();
+      let settled = false;
+      // The slot is free once the handler settles; recording the outcome and
+      // acking go on in the background, at most `concurrency` of them at once.
+      const onSettled = (): void => {
+        if (settled) return;
+        settled = true;
+        this.#active.delete(m);
         this.#running--;
+        this.#finishing++;
         this.slots.release();
+      };
+      const done = runJob(this.deps, this.spec, m, onSettled).finally(() => {
+        onSettled();
+        this.#finishing--;
         this.#inFlight.delete(done);
+        if (this.#finishing === this.concurrency - 1) this.pump();
       });
       this.#inFlight.add(done);
     }
@@ -238,6 +268,7 @@ export class TypeDispatcher {
 
   close(): void {
     clearTimeout(this.#pumpTimer);
-    clearInterval(this.#keepAlive);
+    clearInterval(this.#ticker);
+    this.#ticker = undefined;
   }
 }

@@ -16,7 +16,7 @@ import {
   type JobEvent,
   type Logger,
 } from '@rfw/core';
-import { AbortReason } from './abort-reasons.js';
+import { AbortReason, JobAbort } from './abort-reasons.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { isOpenBreakerError, type Breakers } from './breakers.js';
 import { deadLetter } from './dead-letter.js';
@@ -29,7 +29,8 @@ import {
   type JobResult,
   type Worker,
 } from './worker.js';
-import type { ProgressUpdate, WorkerContext } from './worker-context.js';
+import { JobContext } from './job-context.js';
+import type { WriteLimiter } from './write-limiter.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
 
 /** The breaker key that stands for the whole job type. */
@@ -45,7 +46,7 @@ export interface TypeSpec {
 export interface ActiveJob {
   id: string;
   type: string;
-  controller: AbortController;
+  controller: JobAbort;
   startedAt: number;
 }
 
@@ -57,6 +58,8 @@ export interface RunnerDeps {
   log: Logger;
   /** Jobs running in this instance, by id (for cancellation). */
   running: Map<string, ActiveJob>;
+  /** Bounds the `running` record writes in flight (see WriteLimiter). */
+  runningWrites: WriteLimiter;
 }
 
 type Outcome =
@@ -71,10 +74,10 @@ function errorText(err: unknown): string {
   return typeof err === 'string' ? err : JSON.stringify(err);
 }
 
-/** Wait for the handler; once the signal fires, wait at most `graceMs` more. */
+/** Wait for the handler; once the job is aborted, wait at most `graceMs` more. */
 function settle<T>(
   work: Promise<T>,
-  signal: AbortSignal,
+  abort: JobAbort,
   graceMs: number,
 ): Promise<{ value: T } | { error: unknown } | { abandoned: true }> {
   return new Promise((resolve) => {
@@ -82,17 +85,17 @@ function settle<T>(
     const onAbort = (): void => {
       timer = setTimeout(() => resolve({ abandoned: true }), graceMs);
     };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    if (abort.aborted) onAbort();
+    else abort.onAbort(onAbort);
     work.then(
       (value) => {
         clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
+        abort.onAbort(undefined);
         resolve({ value });
       },
       (error: unknown) => {
         clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
+        abort.onAbort(undefined);
         resolve({ error });
       },
     );
@@ -140,10 +143,21 @@ function classifyError(
   return { kind: 'failure', error: errorText(err), retryable: true };
 }
 
-export async function runJob(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<void> {
-  try {
-    await attempt(deps, spec, msg);
-  } catch (err) {
+const noop = (): void => undefined;
+
+/**
+ * Run one delivery of a job. `onSettled` is called once the handler has
+ * settled (or was never started): the caller may start another job while the
+ * outcome is recorded and the message settled.
+ */
+export function runJob(
+  deps: RunnerDeps,
+  spec: TypeSpec,
+  msg: JsMsg,
+  onSettled: () => void = noop,
+): Promise<void> {
+  // (Not an async wrapper: one suspended frame less per running job.)
+  return attempt(deps, spec, msg, onSettled).catch((err: unknown) => {
     // Only broker trouble lands here (a record write failed): put it back.
     deps.log.warn(
       { err, subject: msg.subject, seq: msg.seq },
@@ -154,10 +168,15 @@ export async function runJob(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Prom
     } catch {
       // connection gone: the ack wait will redeliver it
     }
-  }
+  });
 }
 
-async function attempt(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<void> {
+async function attempt(
+  deps: RunnerDeps,
+  spec: TypeSpec,
+  msg: JsMsg,
+  onSettled: () => void,
+): Promise<void> {
   const { core, opts, metrics, breakers } = deps;
   const type = spec.worker.workerType;
   const decoded = decodeJobMessage(core.names, msg.subject, msg.headers, msg.data, msg.seq);
@@ -213,7 +232,10 @@ async function attempt(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<vo
     msg.ack();
     return;
   }
-  const log = deps.log.child({ jobId: job.id, type, attempt: job.attempts + 1 });
+  // A child logger per job costs memory with thousands running: made when first used.
+  let childLog: Logger | undefined;
+  const log = (): Logger =>
+    (childLog ??= deps.log.child({ jobId: job.id, type, attempt: job.attempts + 1 }));
   const ev = (e: Omit<JobEvent, 'id' | 'type' | 'priority' | 'at'>): void =>
     publishEvent(core, {
       id: job.id,
@@ -251,16 +273,11 @@ async function attempt(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<vo
     }
   }
 
-  const controller = new AbortController();
+  const controller = new JobAbort();
   const active: ActiveJob = { id: job.id, type, controller, startedAt: Date.now() };
   deps.running.set(job.id, active);
   metrics.started.inc({ type });
   metrics.inFlight.inc({ type });
-  ev({ state: 'running', attempt: attemptNo });
-  const workingTimer = setInterval(
-    () => msg.working(),
-    Math.max(500, Math.floor(opts.ackWaitMs / 3)),
-  );
 
   const write = async (next: Job): Promise<'ok' | 'cancelled' | 'finished'> => {
     for (let i = 0; i < 5; i++) {
@@ -279,8 +296,9 @@ async function attempt(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<vo
   };
 
   let runningWritten = false;
+  let handlerDone = false;
   const writeRunning = async (): Promise<void> => {
-    if (runningWritten || controller.signal.aborted) return;
+    if (runningWritten || controller.aborted || handlerDone) return;
     runningWritten = true;
     const at = Date.now();
     job = addTransition(
@@ -289,14 +307,17 @@ async function attempt(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<vo
     );
     const r = await write(job);
     if (r !== 'ok') controller.abort(new AbortReason('cancelled', 'job was cancelled'));
+    // Published with the record: a job shorter than the running-record delay goes
+    // straight from pending to its outcome, in its record and in the events.
+    else ev({ state: 'running', attempt: attemptNo });
   };
   let runningWrite: Promise<void> | undefined;
   // Short jobs skip the `running` write; long ones (and redeliveries, which may be crash loops) get it.
   const runningTimer = setTimeout(
     () => {
-      runningWrite = writeRunning().catch((err: unknown) =>
-        log.warn({ err }, 'could not record running state'),
-      );
+      runningWrite = deps.runningWrites
+        .run(writeRunning)
+        .catch((err: unknown) => log().warn({ err }, 'could not record running state'));
     },
     redelivered ? 0 : opts.runningRecordDelayMs,
   );
@@ -305,42 +326,33 @@ async function attempt(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<vo
     job.timeoutMs,
   );
 
-  let lastProgress = 0;
-  const wctx: WorkerContext = {
+  const wctx = new JobContext({
     job: { ...job, payload, attempts: attemptNo, state: 'running' },
-    jobId: job.id,
-    attempt: attemptNo,
     workerId: opts.workerId,
-    signal: controller.signal,
-    logger: log,
-    updateMetrics: (name, value) => metrics.custom.inc({ type, name }, value),
-    setGauge: (name, value) => metrics.customGauge.set({ type, name }, value),
-    progress: (p: ProgressUpdate) => {
-      const now = Date.now();
-      if (now - lastProgress < 200 && (p.total === undefined || p.done < p.total)) return;
-      lastProgress = now;
-      ev({ state: 'progress', attempt: attemptNo, progress: p });
-    },
-    heartbeat: () => msg.working(),
-    guard: (key, fn) => breakers.fire(type, key, fn),
-  };
+    type,
+    msg,
+    abort: controller,
+    metrics,
+    breakers,
+    log,
+    emitProgress: (progress) => ev({ state: 'progress', attempt: attemptNo, progress }),
+  });
 
   const started = Date.now();
-  const work = breakers.fire(type, TYPE_BREAKER_KEY, () =>
-    spec.worker.processJob({ ...wctx.job }, wctx),
-  );
-  const settled = await settle(work, controller.signal, opts.timeoutGraceMs);
+  const work = breakers.fire(type, TYPE_BREAKER_KEY, () => spec.worker.processJob(wctx.job, wctx));
+  const settled = await settle(work, controller, opts.timeoutGraceMs);
+  handlerDone = true;
   clearTimeout(runningTimer);
   clearTimeout(timeoutTimer);
-  clearInterval(workingTimer);
-  if (runningWrite) await runningWrite;
   deps.running.delete(job.id);
   metrics.inFlight.dec({ type });
+  onSettled();
+  if (runningWrite) await runningWrite;
   const durationMs = Date.now() - started;
 
   let outcome: Outcome;
-  const reason = controller.signal.reason as unknown;
-  if (controller.signal.aborted && reason instanceof AbortReason) {
+  const reason = controller.reason;
+  if (reason) {
     if (reason.kind === 'cancelled') outcome = { kind: 'cancelled' };
     else if (reason.kind === 'shutdown') outcome = { kind: 'shutdown' };
     else
@@ -388,7 +400,7 @@ async function attempt(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<vo
     case 'cancelled': {
       msg.ack();
       metrics.cancelled.inc({ type });
-      log.info('cancelled while running');
+      log().info('cancelled while running');
       return;
     }
     case 'shutdown': {
@@ -446,7 +458,7 @@ async function attempt(deps: RunnerDeps, spec: TypeSpec, msg: JsMsg): Promise<vo
           durationMs,
           retryInMs: delay,
         });
-        log.info({ err: outcome.error, retryInMs: delay }, 'attempt failed, will retry');
+        log().info({ err: outcome.error, retryInMs: delay }, 'attempt failed, will retry');
         msg.nak(delay);
       } else {
         msg.ack();

@@ -27,6 +27,7 @@ import { AbortReason } from './abort-reasons.js';
 import { Breakers } from './breakers.js';
 import { TypeDispatcher, type SlotPool } from './dispatcher.js';
 import type { ActiveJob, RunnerDeps } from './job-runner.js';
+import { WriteLimiter } from './write-limiter.js';
 import { WorkerMetrics } from './metrics.js';
 import { sweepUnroutable } from './unroutable.js';
 import { liveNodes, makeHeartbeat, openNodesBucket, writeHeartbeat } from './presence.js';
@@ -181,6 +182,7 @@ export class WorkerManager implements AsyncDisposable {
         }),
         log: this.log,
         running: this.#running,
+        runningWrites: new WriteLimiter(32),
       };
       this.#breakers = deps.breakers;
       for (const w of this.#workers.values()) {
