@@ -6,6 +6,7 @@
 import CircuitBreaker from 'opossum';
 import type { BreakerOptions } from './worker-options.js';
 import type { WorkerMetrics } from './metrics.js';
+import { DeferError } from './worker.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -37,6 +38,10 @@ export class Breakers {
         resetTimeout: this.opts.resetTimeoutMs,
         rollingCountTimeout: this.opts.rollingCountTimeoutMs,
         allowWarmUp: false,
+        // A deferral (the handler's DeferError, or another key's open breaker
+        // met inside the handler) is not a failure of this key: counting it
+        // let one unavailable storage node open the type-wide breaker.
+        errorFilter: (err: unknown) => err instanceof DeferError || isOpenBreakerError(err),
       });
       const entry = { breaker, openedAt: 0, lastUsed: Date.now() };
       const report = (state: BreakerState): void => {

@@ -103,6 +103,39 @@ describe('worker_coordination: instances, crashes, breakers, pause, priority, ra
     expect(deferred).toBeGreaterThan(0);
   });
 
+  it('a deferral for one unavailable key does not open the type-wide breaker', async () => {
+    const q = await h.queue();
+    let badCalls = 0;
+    const worker: Worker<{ node: string }> = {
+      workerType: 'replicate2',
+      breakerKeys: (p) => [p.node],
+      async processJob(job) {
+        if (job.payload.node === 'bad') {
+          badCalls++;
+          throw new DeferError(20, 'node bad unavailable');
+        }
+        return JobResult.success('copied');
+      },
+    };
+    const m = await h.manager([worker as Worker], {
+      breaker: {
+        volumeThreshold: 3,
+        errorThresholdPercentage: 50,
+        resetTimeoutMs: 60_000,
+        rollingCountTimeoutMs: 60_000,
+      },
+    });
+    const bad = await q.schedule('replicate2', { node: 'bad' });
+    await waitFor('the bad node deferred a few times', () => badCalls >= 6);
+    const good: string[] = [];
+    for (let i = 0; i < 5; i++) good.push(await q.schedule('replicate2', { node: 'good' }));
+    for (const id of good) expect((await waitForState(q, id, ['succeeded'])).attempts).toBe(1);
+    // The type-wide breaker ('*') never changed state: no sample for it.
+    const samples = (await m.metrics.breakerState.get()).values;
+    expect(samples.filter((v) => v.labels.key === '*')).toEqual([]);
+    await q.cancel(bad);
+  });
+
   it('defers through DeferError without consuming an attempt', async () => {
     const q = await h.queue();
     let n = 0;
