@@ -38,10 +38,14 @@ export class Breakers {
         resetTimeout: this.opts.resetTimeoutMs,
         rollingCountTimeout: this.opts.rollingCountTimeoutMs,
         allowWarmUp: false,
-        // A deferral (the handler's DeferError, or another key's open breaker
-        // met inside the handler) is not a failure of this key: counting it
-        // let one unavailable storage node open the type-wide breaker.
-        errorFilter: (err: unknown) => err instanceof DeferError || isOpenBreakerError(err),
+        // For the type-wide breaker a deferral (the handler's DeferError, or a
+        // node's open breaker met inside the handler) is not a failure of the
+        // type: counting it let one unavailable storage node stop every job of
+        // the type (F9). A key's own breaker counts what passes through it.
+        errorFilter:
+          key === '*'
+            ? (err: unknown) => err instanceof DeferError || isOpenBreakerError(err)
+            : undefined,
       });
       const entry = { breaker, openedAt: 0, lastUsed: Date.now() };
       const report = (state: BreakerState): void => {
