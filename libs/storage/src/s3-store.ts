@@ -34,6 +34,7 @@ import type {
 import { normalizePutOptions, validateBucketName, validateKey } from './validation.js';
 import { createVerifyingStream } from './verify-stream.js';
 import { newVersionId } from './version-id.js';
+import { KeyLock } from './key-lock.js';
 
 const HEAD_CONCURRENCY = 8;
 
@@ -49,6 +50,7 @@ export class S3ObjectStore implements ObjectStore {
   /** The SDK client (for advanced use). */
   readonly client: S3Client;
   private readonly ownsClient: boolean;
+  private readonly locks = new KeyLock();
   private readonly sdk: S3Sdk = loadS3Sdk();
   private readonly blockSize: number;
   private readonly spoolDir: string;
@@ -181,25 +183,30 @@ export class S3ObjectStore implements ObjectStore {
       const payload = (): Buffer | Readable =>
         spool === undefined ? (body as Buffer) : createReadStream(spool);
       let etag: string | undefined;
-      if (info.size <= this.multipartThreshold) {
-        const res = await this.client.send(
-          new this.sdk.s3.PutObjectCommand({
-            ...params,
-            Body: payload(),
-            ContentLength: info.size,
-          }),
-        );
-        etag = res.ETag;
-      } else {
-        const upload = new this.sdk.storage.Upload({
-          client: this.client,
-          params: { ...params, Body: payload() },
-          partSize: this.partSize,
-          queueSize: 2,
-          leavePartsOnError: false,
-        });
-        etag = (await upload.done()).ETag;
-      }
+      // S3 itself makes a PUT atomic, but emulators and gateways (s3rver, some
+      // proxies) write data and metadata separately: writers of one key in this
+      // process take turns, as with the file store.
+      await this.locks.run(`${bucket}/${key}`, async () => {
+        if (info.size <= this.multipartThreshold) {
+          const res = await this.client.send(
+            new this.sdk.s3.PutObjectCommand({
+              ...params,
+              Body: payload(),
+              ContentLength: info.size,
+            }),
+          );
+          etag = res.ETag;
+        } else {
+          const upload = new this.sdk.storage.Upload({
+            client: this.client,
+            params: { ...params, Body: payload() },
+            partSize: this.partSize,
+            queueSize: 2,
+            leavePartsOnError: false,
+          });
+          etag = (await upload.done()).ETag;
+        }
+      });
       info.etag = (etag ?? '').replace(/"/g, '');
       emitChange(this.onChange, { type: 'put', node: this.id, bucket, key, info });
       return info;
