@@ -120,6 +120,15 @@ describe('job_processing: chaos: malformed job messages', () => {
       async () => (await unsettledMessages(queue!.ctx)) === 0,
       { timeoutMs: 120_000, intervalMs: 250 },
     ).catch(() => false);
+    // No consumer matches the stray subjects: the worker's periodic sweep (every
+    // 5 s at most) dead-letters them, so wait for it rather than for a consumer.
+    await waitFor(
+      'the stray messages to be swept to the DLQ',
+      async () =>
+        (await queue!.listDeadLetters({ type: 'invalid-type', limit: 1000 })).deadLetters.length >=
+        straySent.length,
+      { timeoutMs: 30_000, intervalMs: 250 },
+    ).catch(() => false);
 
     // Read the whole DLQ back.
     const dead: DeadLetter[] = [];

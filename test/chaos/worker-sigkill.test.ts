@@ -1,6 +1,6 @@
 /**
  * Scenario 1: worker processes SIGKILLed under load. 10,000 jobs, 3 worker
- * processes, one killed and restarted every 2-3.5 s until the queue drains.
+ * processes, one killed and restarted every 1-2 s until the queue drains.
  * Nothing accepted may be lost, no job may end twice; extra executions
  * (at-least-once redeliveries after a kill) are reported.
  */
@@ -41,7 +41,7 @@ describe('distributed: chaos: worker SIGKILL under load', () => {
     pool = new WorkerPool({ servers: [server.url], prefix, execLog, concurrency: 16 });
     await pool.start(3);
 
-    // Fault loop: every 2-3.5 s SIGKILL one live worker and start its
+    // Fault loop: every 1-2 s SIGKILL one live worker and start its
     // replacement (in the background: a cold start takes a few seconds on a
     // busy machine), until the producer is done and the jobs stream is empty.
     let stop = false;
@@ -50,7 +50,7 @@ describe('distributed: chaos: worker SIGKILL under load', () => {
     const killer = (async () => {
       const p = pool as WorkerPool;
       while (!stop) {
-        await sleep(2000 + Math.random() * 1500);
+        await sleep(1000 + Math.random() * 1000);
         if (stop) break;
         if (!KILLS) continue;
         const live = p.slots;
@@ -80,7 +80,7 @@ describe('distributed: chaos: worker SIGKILL under load', () => {
 
     const report = {
       id: '1-worker-sigkill',
-      title: 'SIGKILL a worker process every 2-3.5 s (3 workers, 10,000 jobs)',
+      title: 'SIGKILL a worker process every 1-2 s (3 workers, 10,000 jobs)',
       finishedAt: new Date().toISOString(),
       durationMs: Date.now() - started,
       ...counted,

@@ -210,15 +210,7 @@ describe('worker_coordination: instances, crashes, breakers, pause, priority, ra
   it('lets low jobs progress under a stream of high ones with anti-starvation weights', async () => {
     const q = await h.queue();
     const order: string[] = [];
-    await h.manager(
-      [defineWorker('weighted', async (p: { tag: string }) => void order.push(p.tag))],
-      {
-        maxConcurrentJobs: 1,
-        priorityWeights: { critical: 8, high: 4, normal: 2, low: 1 },
-        prefetch: 50,
-      },
-    );
-    await q.pause('weighted');
+    // Everything is enqueued before the worker starts, so that both priorities wait.
     await q.scheduleMany(
       Array.from({ length: 50 }, () => ({
         type: 'weighted',
@@ -233,7 +225,14 @@ describe('worker_coordination: instances, crashes, breakers, pause, priority, ra
         options: { priority: 'low' as const },
       })),
     );
-    await q.resume('weighted');
+    await h.manager(
+      [defineWorker('weighted', async (p: { tag: string }) => void order.push(p.tag))],
+      {
+        maxConcurrentJobs: 1,
+        priorityWeights: { critical: 8, high: 4, normal: 2, low: 1 },
+        prefetch: 50,
+      },
+    );
     await waitFor('all ran', () => order.length === 60);
     // With weights 4:1, low jobs appear among the first 30, not only after every high one.
     expect(order.slice(0, 30).filter((t) => t === 'low').length).toBeGreaterThanOrEqual(3);
