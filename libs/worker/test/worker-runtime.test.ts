@@ -9,6 +9,7 @@ import {
   defineWorker,
   type Worker,
 } from '@rfw/worker';
+import { waitFor } from '@rfw/testkit';
 import { useHarness, waitForState } from './helpers.js';
 
 describe('job_processing: worker runtime', () => {
@@ -195,6 +196,36 @@ describe('job_processing: worker runtime', () => {
     expect(job.attempts).toBe(2);
     expect(job.result).toBe(2);
     expect(job.history.find((t) => t.state === 'retrying')?.error).toContain('timed out');
+  });
+
+  it('never runs a job cancelled while its message waits in a worker buffer', async () => {
+    const q = await h.queue();
+    const ran: string[] = [];
+    let release = (): void => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const m = await h.manager(
+      [
+        defineWorker('gated', async (p: { tag: string }) => {
+          ran.push(p.tag);
+          if (p.tag === 'first') await gate;
+        }),
+      ],
+      { maxConcurrentJobs: 1, prefetch: 10 },
+    );
+    const first = await q.schedule('gated', { tag: 'first' });
+    await waitFor('first running', () => ran.includes('first'));
+    const second = await q.schedule('gated', { tag: 'second' });
+    const third = await q.schedule('gated', { tag: 'third' });
+    // Both are delivered to this instance (its only slot is busy) before the cancel.
+    await waitFor('two jobs buffered', () =>
+      m.snapshot().types.some((t) => t.type === 'gated' && t.buffered === 2),
+    );
+    await q.cancel(second);
+    release();
+    await waitForState(q, first, ['succeeded']);
+    await waitForState(q, third, ['succeeded']);
+    expect((await q.get(second))?.state).toBe('cancelled');
+    expect(ran).toEqual(['first', 'third']);
   });
 
   it('cancels a running job: its signal fires within 100 ms and it is not retried', async () => {
