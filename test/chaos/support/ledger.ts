@@ -35,9 +35,27 @@ export function readExecLog(path: string): Map<string, Execution[]> {
   return out;
 }
 
+/**
+ * Run a read of the ledger again when the broker times out: right after a
+ * node loss a cluster can take a few seconds to answer every request, and a
+ * count must not fail for a slow read. Other errors are thrown at once.
+ */
+export async function reread<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = err as (Error & { cause?: Error }) | undefined;
+      const timeout = e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError';
+      if (!timeout || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 500 * i));
+    }
+  }
+}
+
 /** Messages waiting or in flight in the installation's jobs stream. */
 export async function queuedMessages(ctx: CoreContext): Promise<number> {
-  return (await ctx.jsm.streams.info(ctx.names.jobsStream)).state.messages;
+  return (await reread(() => ctx.jsm.streams.info(ctx.names.jobsStream))).state.messages;
 }
 
 /** Jobs waiting for or held by a worker: pending plus unacknowledged, over the jobs stream's consumers. */
@@ -80,7 +98,7 @@ export async function readRecords(
     Array.from({ length: concurrency }, async () => {
       while (next < ids.length) {
         const id = ids[next++] as string;
-        out.set(id, (await queue.ctx.records.get(id))?.job);
+        out.set(id, (await reread(() => queue.ctx.records.get(id)))?.job);
       }
     }),
   );
@@ -92,12 +110,14 @@ export async function readTerminalEvents(ctx: CoreContext): Promise<Map<string, 
   const out = new Map<string, JobEvent[]>();
   for (const state of TERMINAL_STATES) {
     const subject = ctx.names.eventSubject('*', '*', state);
-    const info = await ctx.jsm.streams.info(ctx.names.eventsStream, { subjects_filter: subject });
+    const info = await reread(() =>
+      ctx.jsm.streams.info(ctx.names.eventsStream, { subjects_filter: subject }),
+    );
     const total = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
     if (total === 0) continue;
-    const consumer = await ctx.js.consumers.get(ctx.names.eventsStream, {
-      filter_subjects: subject,
-    });
+    const consumer = await reread(() =>
+      ctx.js.consumers.get(ctx.names.eventsStream, { filter_subjects: subject }),
+    );
     let seen = 0;
     while (seen < total) {
       const batch = await consumer.fetch({ max_messages: 2000, expires: 2000 });
@@ -141,7 +161,7 @@ export async function describeBacklog(
   sample: Array<{ seq: number; id: string; state: string }>;
 }> {
   const { ctx } = queue;
-  const info = await ctx.jsm.streams.info(ctx.names.jobsStream);
+  const info = await reread(() => ctx.jsm.streams.info(ctx.names.jobsStream));
   const consumers = [];
   for await (const c of ctx.jsm.consumers.list(ctx.names.jobsStream)) {
     consumers.push({

@@ -3,6 +3,8 @@
  * explicit id (its idempotency key), and a `schedule()` that fails for a
  * transient reason (connection lost, queue full, a broker timeout) is retried
  * with the same id until it is accepted, so a retry can never double a job.
+ * Before a retry it looks the id up: a call that failed after its job was
+ * stored is not repeated (scheduling a finished job's id runs it again).
  */
 import { JobValidationError, type JobQueue, type ScheduleOptions } from '@rfw/core';
 
@@ -57,17 +59,28 @@ export async function produce(queue: JobQueue, o: ProduceOptions): Promise<Produ
   const one = async (i: number): Promise<void> => {
     const explicit = o.idPrefix === undefined ? undefined : `${o.idPrefix}-${i}`;
     const giveUpAt = Date.now() + (o.giveUpMs ?? 120_000);
+    const accept = (id: string): void => {
+      res.accepted.push(id);
+      res.index.set(id, i);
+      o.onAccepted?.(id, i);
+    };
     let backoff = 25;
+    let failedOnce = false;
     for (;;) {
       try {
-        const id = await queue.schedule(o.type, o.payload(i), { ...o.options?.(i), id: explicit });
-        res.accepted.push(id);
-        res.index.set(id, i);
-        o.onAccepted?.(id, i);
+        // A failed call may have been applied (a timeout after the write), and
+        // scheduling the id of a *finished* job runs it again: after a failure,
+        // look the id up and schedule only when it is certainly not there.
+        if (failedOnce && explicit !== undefined && (await queue.get(explicit))) {
+          accept(explicit);
+          return;
+        }
+        accept(await queue.schedule(o.type, o.payload(i), { ...o.options?.(i), id: explicit }));
         return;
       } catch (err) {
         // A validation error is a bug in the test itself, never transient.
         if (err instanceof JobValidationError) throw err;
+        failedOnce = true;
         const e = err as Error;
         const name = e.name || 'Error';
         res.errors[name] = (res.errors[name] ?? 0) + 1;

@@ -20,6 +20,11 @@ export interface ScenarioReport {
   terminal: { succeeded: number; dead: number; cancelled: number };
   /** Scheduled jobs with no terminal record at the end (expected 0). */
   lost: number;
+  /**
+   * Of those, jobs with a terminal event: their outcome write was acknowledged
+   * (the event is published only then) but the record does not show it (F2).
+   */
+  lostAfterRecordedOutcome?: number;
   /** Jobs whose history or events show more than one terminal state (expected 0). */
   multipleTerminal: number;
   /** Of those, jobs whose record history has more than one terminal transition. */
@@ -28,6 +33,12 @@ export interface ScenarioReport {
   multipleTerminalEvents: number;
   /** Jobs that ended in another state than their payload asked for (expected 0). */
   wrongOutcome: number;
+  /**
+   * Of those, jobs whose cancel was accepted but which ended `succeeded` or
+   * `dead`: the record write of the cancel was acknowledged and then lost or
+   * overwritten (F2, nats-server < 2.9.20 in a cluster).
+   */
+  wrongOutcomeCancelLost?: number;
   /** Handler executions logged by the fixture workers. */
   executions: number;
   /** Executions beyond the first, all causes (planned retries included). */
@@ -68,6 +79,8 @@ export type Tally = Pick<
   | 'multipleTerminalRecords'
   | 'multipleTerminalEvents'
   | 'wrongOutcome'
+  | 'wrongOutcomeCancelLost'
+  | 'lostAfterRecordedOutcome'
   | 'executions'
   | 'extraExecutions'
   | 'unplannedExecutions'
@@ -86,6 +99,8 @@ export function tally(t: TallyInput): Tally {
   let multipleRecords = 0;
   let multipleEvents = 0;
   let wrong = 0;
+  let cancelLost = 0;
+  let lostRecorded = 0;
   let executions = 0;
   let extra = 0;
   let unplanned = 0;
@@ -97,7 +112,13 @@ export function tally(t: TallyInput): Tally {
     unplanned += Math.max(0, runs - t.planned(id));
     if (!job || !(job.state in terminal)) {
       lost++;
-      note('lost', `${id}:${job?.state ?? 'no record'}`);
+      if ((t.events.get(id)?.length ?? 0) > 0) lostRecorded++;
+      const evs = (t.events.get(id) ?? []).map((e) => e.state).join(' ');
+      const ran = (t.executions.get(id) ?? []).map((e) => `a${e.attempt}`).join(' ');
+      note(
+        'lost',
+        `${id}:${job?.state ?? 'no record'} history=[${(job?.history ?? []).map((h) => h.state).join(' ')}] events=[${evs}] runs=[${ran}]`,
+      );
       continue;
     }
     terminal[job.state as keyof typeof terminal]++;
@@ -120,6 +141,7 @@ export function tally(t: TallyInput): Tally {
     const want = t.cancelled?.has(id) ? 'cancelled' : t.expected(id);
     if (job.state !== want) {
       wrong++;
+      if (want === 'cancelled') cancelLost++;
       note('wrongOutcome', `${id}:${job.state}!=${want}:${job.deadReason ?? ''}`);
     }
   }
@@ -132,6 +154,8 @@ export function tally(t: TallyInput): Tally {
     multipleTerminalRecords: multipleRecords,
     multipleTerminalEvents: multipleEvents,
     wrongOutcome: wrong,
+    wrongOutcomeCancelLost: cancelLost,
+    lostAfterRecordedOutcome: lostRecorded,
     executions,
     extraExecutions: extra,
     unplannedExecutions: unplanned,
