@@ -5,13 +5,13 @@
  * bucket while the backlog drains. Nothing accepted may be lost, no job may
  * end twice.
  */
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue } from '@rfw/core';
 import { NatsCluster, waitFor, type NatsServer } from '@rfw/testkit';
 import { unsettledMessages } from './support/ledger.js';
 import { removeScratch, scratchDir } from './support/paths.js';
 import { writeReport } from './support/report.js';
+import { serverHasClusteredCasBug } from './support/server-version.js';
 import { countMix, execLogIn, progress, runMix } from './support/scenario.js';
 import { WorkerPool } from './support/worker-pool.js';
 
@@ -144,14 +144,3 @@ describe('distributed: chaos: NATS cluster node loss with R3 streams', () => {
     expect(outages).toHaveLength(2);
   }, 300_000);
 });
-
-/** True for nats-server versions with the clustered KV compare-and-set bug (< 2.9.20). */
-function serverHasClusteredCasBug(): boolean {
-  const out =
-    spawnSync(process.env.NATS_SERVER_BIN ?? 'nats-server', ['--version'], { encoding: 'utf8' })
-      .stdout ?? '';
-  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(out);
-  if (!m) return false;
-  const [maj, min, pat] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return maj === 2 && (min < 9 || (min === 9 && pat < 20));
-}
