@@ -21,7 +21,7 @@ import {
   type Logger,
   type Priority,
 } from '@rfw/core';
-import { errorHandler, HttpError } from './api-errors.js';
+import { errorHandler, HttpError, readRestOfBody } from './api-errors.js';
 import {
   dlqPurgeBody,
   dlqQuery,
@@ -98,6 +98,10 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
   // Response schemas document; they must never drop a field (a job's payload is free-form).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(errorHandler);
+  app.addHook('onSend', async (req, _reply, payload) => {
+    readRestOfBody(req);
+    return payload;
+  });
   app.setNotFoundHandler((req, reply) =>
     reply
       .code(404)

@@ -115,3 +115,24 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   if (status === 503) void reply.header('retry-after', '5');
   void reply.code(status).send(body);
 }
+
+/** Largest unread body still read to its end so that the client gets its answer. */
+const DRAIN_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * An answer sent before the request body was read (413 for a body too large,
+ * 404 for an unknown route, 401...) leaves the client still sending it, and it
+ * sees the connection reset instead of the answer. Read (and drop) the rest,
+ * up to DRAIN_LIMIT bytes (then cut it off), so the connection stays usable.
+ * Used as an `onSend` hook.
+ */
+export function readRestOfBody(req: FastifyRequest): void {
+  const raw = req.raw;
+  if (raw.complete || raw.destroyed) return;
+  let read = 0;
+  raw.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > DRAIN_LIMIT) raw.destroy();
+  });
+  raw.resume();
+}
