@@ -38,6 +38,7 @@ export class TypeDispatcher {
   /** Messages whose handler is running: kept alive by the ticker. */
   readonly #active = new Set<JsMsg>();
   #pulling = false;
+  readonly #restarts = new Set<NodeJS.Timeout>();
   #pumpTimer?: NodeJS.Timeout;
   #ticker?: NodeJS.Timeout;
   /** Set while the type is paused or unhealthy. */
@@ -111,17 +112,60 @@ export class TypeDispatcher {
   async startPulling(): Promise<void> {
     if (this.#pulling || this.#holds.size > 0) return;
     this.#pulling = true;
-    const { core, opts } = this.deps;
     for (const p of PRIORITIES) {
-      const consumer = await core.js.consumers.get(
-        core.names.jobsStream,
-        core.names.consumerName(this.type, p),
-      );
-      const messages = await consumer.consume({ max_messages: opts.prefetch, expires: 5000 });
-      this.#readers.set(p, messages);
-      void this.read(p, messages);
+      try {
+        await this.startReader(p);
+      } catch (err) {
+        // The broker is restarting, say: keep trying in the background.
+        this.deps.log.warn({ err, type: this.type, priority: p }, 'could not start the consumer');
+        this.restartReader(p, 1000);
+      }
     }
     this.#ensureTicker();
+  }
+
+  private async startReader(p: Priority): Promise<void> {
+    const { core, opts } = this.deps;
+    const consumer = await core.js.consumers.get(
+      core.names.jobsStream,
+      core.names.consumerName(this.type, p),
+    );
+    // A missing consumer ends the iterator (and read() starts it again, recreating it)
+    // instead of the client polling for it forever.
+    const messages = await consumer.consume({
+      max_messages: opts.prefetch,
+      expires: 5000,
+      abort_on_missing_resource: true,
+    });
+    if (!this.#pulling || this.#readers.has(p)) {
+      messages.stop();
+      return;
+    }
+    this.#readers.set(p, messages);
+    void this.read(p, messages);
+  }
+
+  /**
+   * A reader ended while the type is still pulling (the consumer was deleted,
+   * or the client gave up on it across a broker restart): start it again,
+   * recreating the consumer if need be, until it runs or pulling stops.
+   */
+  private restartReader(p: Priority, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.#restarts.delete(timer);
+      if (!this.#pulling || this.#readers.has(p)) return;
+      this.startReader(p)
+        .then(() => this.deps.log.info({ type: this.type, priority: p }, 'consumer restarted'))
+        .catch(async (err: unknown) => {
+          this.deps.log.warn(
+            { err, type: this.type, priority: p },
+            'could not restart the consumer; retrying',
+          );
+          await this.ensureConsumers().catch(() => undefined);
+          this.restartReader(p, Math.min(delayMs * 2, 10_000));
+        });
+    }, delayMs);
+    this.#restarts.add(timer);
   }
 
   /**
@@ -160,6 +204,10 @@ export class TypeDispatcher {
       }
     } catch (err) {
       this.deps.log.warn({ err, type: this.type, priority: p }, 'consumer stopped with an error');
+    }
+    if (this.#pulling && this.#readers.get(p) === messages) {
+      this.#readers.delete(p);
+      this.restartReader(p, 500);
     }
   }
 
@@ -268,6 +316,8 @@ export class TypeDispatcher {
 
   close(): void {
     clearTimeout(this.#pumpTimer);
+    for (const t of this.#restarts) clearTimeout(t);
+    this.#restarts.clear();
     clearInterval(this.#ticker);
     this.#ticker = undefined;
   }

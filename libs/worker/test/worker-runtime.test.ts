@@ -198,6 +198,25 @@ describe('job_processing: worker runtime', () => {
     expect(job.history.find((t) => t.state === 'retrying')?.error).toContain('timed out');
   });
 
+  it('starts pulling again when its consumer goes away under it', async () => {
+    const q = await h.queue();
+    const ran: number[] = [];
+    await h.manager([defineWorker('phoenix', async (p: { n: number }) => void ran.push(p.n))]);
+    await q.schedule('phoenix', { n: 1 });
+    await waitFor('the first job', () => ran.includes(1));
+    // Deleting the durable ends the worker's pull iterator, as a broker can on a restart.
+    const { ctx } = q;
+    await ctx.jsm.consumers.delete(
+      ctx.names.jobsStream,
+      ctx.names.consumerName('phoenix', 'normal'),
+    );
+    await q.schedule('phoenix', { n: 2 });
+    await waitFor('the job after the consumer came back', () => ran.includes(2), {
+      timeoutMs: 30_000,
+    });
+    expect(ran).toEqual([1, 2]);
+  });
+
   it('never runs a job cancelled while its message waits in a worker buffer', async () => {
     const q = await h.queue();
     const ran: string[] = [];
