@@ -15,6 +15,7 @@ export {
   NatsCluster,
   cleanupAll,
   findNatsServer,
+  natsServerVersion,
   INSTALL_HINT,
 } from './nats-server.js';
 export type { NatsServerOptions } from './nats-server.js';

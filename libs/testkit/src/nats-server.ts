@@ -24,6 +24,14 @@ export function findNatsServer(): string {
   return bin;
 }
 
+/** The nats-server binary's version as [major, minor, patch], or undefined if unknown. */
+export function natsServerVersion(): [number, number, number] | undefined {
+  const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
+  const out = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(out);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
 const live = new Set<NatsServer>();
 process.once('exit', () => {
   for (const s of live) s.killSync();

@@ -3,15 +3,7 @@
  * scenario can assert an invariant fully on a fixed server and report (not
  * assert) the counts a server bug explains on an affected one.
  */
-import { spawnSync } from 'node:child_process';
-
-function version(): [number, number, number] | undefined {
-  const out =
-    spawnSync(process.env.NATS_SERVER_BIN ?? 'nats-server', ['--version'], { encoding: 'utf8' })
-      .stdout ?? '';
-  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(out);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
+import { natsServerVersion as version } from '@rfw/testkit';
 
 /** The clustered KV compare-and-set bug (nats-server #4320, fixed in 2.9.20's successor): < 2.9.20. */
 export function serverHasClusteredCasBug(): boolean {
