@@ -12,7 +12,7 @@ import { unsettledMessages } from './support/ledger.js';
 import { removeScratch, scratchDir } from './support/paths.js';
 import { writeReport } from './support/report.js';
 import { serverHasClusteredCasBug } from './support/server-version.js';
-import { countMix, execLogIn, progress, runMix } from './support/scenario.js';
+import { countMix, execLogIn, mixReport, progress, runMix } from './support/scenario.js';
 import { WorkerPool } from './support/worker-pool.js';
 
 const JOBS = Number(process.env.CHAOS_JOBS ?? 2000);
@@ -99,25 +99,16 @@ describe('distributed: chaos: NATS cluster node loss with R3 streams', () => {
 
     const counted = await countMix(queue, run, execLog, 120_000);
     stopProgress();
-    const report = {
+    const report = mixReport({
       id: '3-cluster-node-loss',
       title: `3-node cluster, R3: SIGKILL the jobs-stream leader, then the records-bucket leader (2 workers, ${JOBS} jobs)`,
-      finishedAt: new Date().toISOString(),
-      durationMs: Date.now() - started,
-      ...counted,
+      started,
+      counted,
+      run,
       faults: { nodeKills: outages.length },
-      producerErrors: run.produced.errors,
       crashes: pool.crashes.length,
-      extra: {
-        drained: counted.drained,
-        outages,
-        producerErrorSamples: run.produced.samples,
-        cancelAccepted: run.cancelled.size,
-        cancelTooLate: run.cancelTooLate,
-        cancelErrors: run.cancelErrors,
-        abandoned: run.produced.abandoned.length,
-      },
-    };
+      extra: { outages },
+    });
     writeReport(report);
 
     expect(pool.crashes, JSON.stringify(pool.crashes)).toEqual([]);

@@ -10,7 +10,7 @@ import { NatsServer } from '@rfw/testkit';
 import { unsettledMessages } from './support/ledger.js';
 import { removeScratch, scratchDir } from './support/paths.js';
 import { writeReport } from './support/report.js';
-import { countMix, execLogIn, runMix } from './support/scenario.js';
+import { countMix, execLogIn, mixReport, runMix } from './support/scenario.js';
 import { WorkerPool } from './support/worker-pool.js';
 
 const JOBS = Number(process.env.CHAOS_JOBS ?? 10_000);
@@ -78,24 +78,16 @@ describe('distributed: chaos: worker SIGKILL under load', () => {
     await killer;
     clearInterval(progress);
 
-    const report = {
+    const report = mixReport({
       id: '1-worker-sigkill',
       title: 'SIGKILL a worker process every 1-2 s (3 workers, 10,000 jobs)',
-      finishedAt: new Date().toISOString(),
-      durationMs: Date.now() - started,
-      ...counted,
+      started,
+      counted,
+      run,
       faults: { workerKills: pool.kills, workerStarts: pool.starts },
-      producerErrors: run.produced.errors,
       crashes: pool.crashes.length,
-      extra: {
-        drained: counted.drained,
-        produceMs: run.produced.durationMs,
-        cancelAccepted: run.cancelled.size,
-        cancelTooLate: run.cancelTooLate,
-        cancelErrors: run.cancelErrors,
-        abandoned: run.produced.abandoned.length,
-      },
-    };
+      extra: { produceMs: run.produced.durationMs },
+    });
     writeReport(report);
 
     expect(pool.crashes, JSON.stringify(pool.crashes)).toEqual([]);

@@ -16,7 +16,7 @@ import {
   waitForDrain,
 } from './ledger.js';
 import { produce, type ProduceResult } from './producer.js';
-import { tally, type Tally } from './report.js';
+import { tally, type ScenarioReport, type Tally } from './report.js';
 
 export interface MixOptions {
   count: number;
@@ -92,19 +92,19 @@ export async function runMix(queue: JobQueue, o: MixOptions): Promise<MixRun> {
 }
 
 /** Wait for the queue to drain, then count every job of the mix. */
+export type MixCount = Tally & {
+  drained: boolean;
+  /** Messages left in the jobs stream once every job has settled (expected 0). */
+  staleMessages: number;
+  backlog?: Awaited<ReturnType<typeof describeBacklog>>;
+};
+
 export async function countMix(
   queue: JobQueue,
   run: MixRun,
   execLog: string,
   drainTimeoutMs: number,
-): Promise<
-  Tally & {
-    drained: boolean;
-    /** Messages left in the jobs stream once every job has settled (expected 0). */
-    staleMessages: number;
-    backlog?: Awaited<ReturnType<typeof describeBacklog>>;
-  }
-> {
+): Promise<MixCount> {
   const drained = await waitForDrain(queue.ctx, drainTimeoutMs);
   const staleMessages = await queuedMessages(queue.ctx);
   const backlog = drained && staleMessages === 0 ? undefined : await describeBacklog(queue);
@@ -124,6 +124,42 @@ export async function countMix(
     planned: (id) => (mode(id) === 'flaky' ? 2 : 1),
   });
   return { ...t, drained, staleMessages, backlog };
+}
+
+/**
+ * The report of a mix scenario: its counts, the faults it injected, and what
+ * the producer and the cancels saw (`extra` adds scenario-specific numbers).
+ */
+export function mixReport(o: {
+  id: string;
+  title: string;
+  started: number;
+  counted: MixCount;
+  run: MixRun;
+  faults: Record<string, number>;
+  crashes: number;
+  extra?: Record<string, unknown>;
+}): ScenarioReport {
+  const { counted, run } = o;
+  return {
+    id: o.id,
+    title: o.title,
+    finishedAt: new Date().toISOString(),
+    durationMs: Date.now() - o.started,
+    ...counted,
+    faults: o.faults,
+    producerErrors: run.produced.errors,
+    crashes: o.crashes,
+    extra: {
+      drained: counted.drained,
+      ...o.extra,
+      producerErrorSamples: run.produced.samples,
+      cancelAccepted: run.cancelled.size,
+      cancelTooLate: run.cancelTooLate,
+      cancelErrors: run.cancelErrors,
+      abandoned: run.produced.abandoned.length,
+    },
+  };
 }
 
 export const execLogIn = (dir: string): string => join(dir, 'executions.log');
