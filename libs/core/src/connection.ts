@@ -1,6 +1,10 @@
 import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import { UnsupportedServerError } from './errors.js';
 import './nats-client-patches.js';
+
+/** The oldest nats-server the project supports. */
+export const MIN_SERVER_VERSION = '2.10.0';
 
 /** The broker URL: `NATS_URL`, else the local default. */
 export function defaultServers(): string[] {
@@ -51,11 +55,28 @@ function splitCredentials(
   return { servers: clean, auth: {} };
 }
 
-/** Connect with reconnects forever: a job system should ride out broker restarts. */
+/**
+ * Refuse a server older than `MIN_SERVER_VERSION`: closes the connection and
+ * throws `UnsupportedServerError` naming the version.
+ */
+export async function checkServerVersion(nc: NatsConnection): Promise<void> {
+  const info = nc.info;
+  const version = info?.version ?? '';
+  const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10));
+  const [minMajor = 0, minMinor = 0] = MIN_SERVER_VERSION.split('.').map(Number);
+  if (major > minMajor || (major === minMajor && minor >= minMinor)) return;
+  await nc.close().catch(() => undefined);
+  throw new UnsupportedServerError(version || 'unknown', MIN_SERVER_VERSION, nc.getServer());
+}
+
+/**
+ * Connect with reconnects forever (a job system should ride out broker
+ * restarts). Throws `UnsupportedServerError` for a server older than 2.10.
+ */
 export async function connectNats(opts: ConnectOptions = {}): Promise<NatsConnection> {
   const list = opts.servers ?? defaultServers();
   const { servers, auth } = splitCredentials(Array.isArray(list) ? list : [list], process.env);
-  return connect({
+  const nc = await connect({
     servers: Array.isArray(list) ? servers : servers[0],
     name: opts.name,
     maxReconnectAttempts: -1,
@@ -65,4 +86,6 @@ export async function connectNats(opts: ConnectOptions = {}): Promise<NatsConnec
     ...auth,
     ...opts.nats,
   });
+  await checkServerVersion(nc);
+  return nc;
 }

@@ -96,3 +96,18 @@ export class ConfigError extends RfwError {
     super(`invalid config ${field}: ${reason}`, options);
   }
 }
+
+/** The NATS server is older than the oldest version this project supports (2.10). */
+export class UnsupportedServerError extends RfwError {
+  constructor(
+    /** The server's version, as it reports it (`2.9.10`). */
+    readonly version: string,
+    /** The oldest supported version. */
+    readonly minimum: string,
+    readonly server: string,
+  ) {
+    super(
+      `nats-server ${version} at ${server} is not supported: rustfs-workers needs nats-server ${minimum} or newer`,
+    );
+  }
+}

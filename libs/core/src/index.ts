@@ -30,8 +30,10 @@ export {
   QueueFullError,
   ProvisioningDriftError,
   ConfigError,
+  UnsupportedServerError,
 } from './errors.js';
 export { Names } from './names.js';
+export { MIN_SERVER_VERSION, checkServerVersion } from './connection.js';
 export {
   Hdr,
   WIRE_VERSION,

@@ -22,8 +22,8 @@ export const SupervisorEnv = z.object({
   NATS_URL: z.string().min(1).optional(),
   /** Port of the embedded nats-server; default: the port of the last run if free, else any free port. */
   NATS_PORT: port.optional(),
-  /** The nats-server binary. */
-  NATS_SERVER_BIN: z.string().min(1).default('nats-server'),
+  /** The nats-server binary; default: a 2.10+ on PATH, else the cached or fetched one (@rfw/testkit). */
+  NATS_SERVER_BIN: z.string().min(1).optional(),
   RFW_PREFIX: z.string().default('rfw'),
   /** Monitor (dashboard + admin API) port; `HTTP_PORT` is accepted as an alias. */
   MONITOR_PORT: port.optional(),
@@ -50,7 +50,7 @@ export interface SupervisorConfig {
   dataDir: string;
   natsUrl?: string;
   natsPort?: number;
-  natsServerBin: string;
+  natsServerBin?: string;
   prefix: string;
   monitorPort: number;
   httpHost: string;

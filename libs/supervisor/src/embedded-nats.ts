@@ -7,13 +7,15 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RfwError } from '@rfw/core';
+import { MIN_SERVER_VERSION, RfwError } from '@rfw/core';
+import { compareVersions, resolveNatsServer } from '@rfw/testkit';
 import { ManagedProcess, type ProcessEvents } from './managed-process.js';
 import { anyFreePort, isPortFree } from './ports.js';
 
 export const NATS_INSTALL_HINT = [
-  'nats-server was not found. npm start runs a local nats-server (2.9 or newer) with JetStream; install it with one of:',
-  '  Debian/Ubuntu:  sudo apt-get install -y nats-server',
+  'nats-server was not found. npm start runs a local nats-server (2.10 or newer) with JetStream; it looks on PATH,',
+  "then in .cache/nats-server, then fetches Debian's build with apt. Or install it with one of:",
+  '  Debian 13+:     sudo apt-get install -y nats-server',
   '  macOS:          brew install nats-server',
   '  any OS:         go install github.com/nats-io/nats-server/v2@latest',
   '  container:      docker run -d --name nats -p 4222:4222 nats:2.10 -js   then: NATS_URL=nats://127.0.0.1:4222 npm start',
@@ -25,8 +27,22 @@ export class NatsServerMissingError extends RfwError {
   constructor(
     readonly bin: string,
     options?: ErrorOptions,
+    detail?: string,
   ) {
-    super(NATS_INSTALL_HINT, options);
+    super(detail ? `${NATS_INSTALL_HINT}\n${detail}` : NATS_INSTALL_HINT, options);
+  }
+}
+
+/**
+ * The nats-server to embed: `NATS_SERVER_BIN` when given, else what
+ * `resolveNatsServer()` finds or fetches (a 2.10+ on PATH, the cache, Debian's build).
+ */
+export function locateNatsServer(bin?: string): string {
+  if (bin) return bin;
+  try {
+    return resolveNatsServer({ ...process.env, NATS_SERVER_BIN: '' }).bin;
+  } catch (err) {
+    throw new NatsServerMissingError('nats-server', { cause: err }, (err as Error).message);
   }
 }
 
@@ -49,7 +65,15 @@ export class PortInUseError extends RfwError {
 export function natsServerVersion(bin: string): string {
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) throw new NatsServerMissingError(bin, { cause: r.error });
-  return r.stdout.trim().replace(/^nats-server:\s*/, '');
+  const version = r.stdout.trim().replace(/^nats-server:\s*/, '');
+  if (compareVersions(version, MIN_SERVER_VERSION) < 0) {
+    throw new NatsServerMissingError(
+      bin,
+      undefined,
+      `${bin} is nats-server ${version}, older than 2.10.`,
+    );
+  }
+  return version;
 }
 
 interface NatsState {

@@ -27,6 +27,7 @@ export {
   PortInUseError,
   NATS_INSTALL_HINT,
   natsServerVersion,
+  locateNatsServer,
   parseNatsLine,
 } from './embedded-nats.js';
 export {

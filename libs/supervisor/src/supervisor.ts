@@ -14,7 +14,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { RfwError, connectNats } from '@rfw/core';
 import type { SupervisorConfig } from './config.js';
 import { prepareDemoStore, scheduleDemoJobs, demoSchedules, type DemoStore } from './demo.js';
-import { EmbeddedNats, PortInUseError, parseNatsLine } from './embedded-nats.js';
+import { EmbeddedNats, PortInUseError, locateNatsServer, parseNatsLine } from './embedded-nats.js';
 import { LogSink, tagLogger, type TagLogger } from './log-sink.js';
 import { ManagedProcess } from './managed-process.js';
 import { isPortFree } from './ports.js';
@@ -185,9 +185,11 @@ export class Supervisor {
     }
     const log = tagLogger(this.sink, 'nats');
     this.sink.reserveTag('nats');
+    if (!cfg.natsServerBin) log.info('looking for nats-server 2.10+ (PATH, .cache, else Debian)');
+    const bin = locateNatsServer(cfg.natsServerBin);
     const nats = await EmbeddedNats.prepare(
       {
-        bin: cfg.natsServerBin,
+        bin,
         dir: join(cfg.dataDir, 'nats'),
         port: cfg.natsPort,
         cwd: cfg.root,
@@ -212,7 +214,7 @@ export class Supervisor {
     if (!(await nats.start())) {
       if (this.#stopping) return;
       throw new RfwError(
-        `nats-server exited during startup; run it by hand to see why: ${cfg.natsServerBin} -c ${join(cfg.dataDir, 'nats', 'nats-server.conf')}`,
+        `nats-server exited during startup; run it by hand to see why: ${bin} -c ${join(cfg.dataDir, 'nats', 'nats-server.conf')}`,
       );
     }
     log.info('nats-server ready', {

@@ -16,9 +16,24 @@ export {
   cleanupAll,
   findNatsServer,
   natsServerVersion,
+  resolvedNatsServer,
   INSTALL_HINT,
 } from './nats-server.js';
+export {
+  resolveNatsServer,
+  fetchNatsServer,
+  cachedServers,
+  serverCacheDir,
+  binaryVersion,
+  parseVersion,
+  compareVersions,
+  MIN_SERVER_VERSION,
+  SERVER_SUITES,
+  NatsServerUnavailableError,
+} from './server-binary.js';
+export type { ResolvedServer, ServerSuite } from './server-binary.js';
 export type { NatsServerOptions } from './nats-server.js';
+export { ensureChromium, ChromiumUnavailableError } from './chromium.js';
 export { freePorts } from './ports.js';
 export { waitFor } from './wait-for.js';
 export { spawnService } from './spawn-service.js';

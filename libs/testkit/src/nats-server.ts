@@ -5,31 +5,41 @@
  * Every process and directory is removed by `stop()`/`cleanupAll()`, and on
  * process exit, even when a test fails.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { freePorts } from './ports.js';
+import { parseVersion, resolveNatsServer, type ResolvedServer } from './server-binary.js';
 
 export const INSTALL_HINT =
-  'nats-server was not found on PATH. Install it: `apt-get install -y nats-server` (Debian/Ubuntu), ' +
-  '`brew install nats-server` (macOS), or run the `nats:2.10` container image.';
+  'No nats-server 2.10 or newer was found or fetched. Install one (`apt-get install -y nats-server` on ' +
+  'Debian 13+, `brew install nats-server` on macOS, or the `nats:2.10` container image) or set NATS_SERVER_BIN.';
 
-/** Absolute path of the nats-server binary, or a clear error saying how to install it. */
-export function findNatsServer(): string {
-  const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) throw new Error(INSTALL_HINT, { cause: r.error });
-  return bin;
+let resolved: { key: string; server: ResolvedServer } | undefined;
+
+/** The nats-server that tests run (see `resolveNatsServer`), resolved once per process. */
+export function resolvedNatsServer(): ResolvedServer {
+  const key = `${process.env.NATS_SERVER_BIN ?? ''}|${process.env.NATS_SERVER_VERSION ?? ''}`;
+  if (resolved?.key !== key) {
+    try {
+      resolved = { key, server: resolveNatsServer() };
+    } catch (err) {
+      throw new Error(`${INSTALL_HINT}\n${(err as Error).message}`, { cause: err });
+    }
+  }
+  return resolved.server;
 }
 
-/** The nats-server binary's version as [major, minor, patch], or undefined if unknown. */
+/** Path of the nats-server binary, or a clear error saying how to install one. */
+export function findNatsServer(): string {
+  return resolvedNatsServer().bin;
+}
+
+/** The nats-server binary's version as [major, minor, patch]. */
 export function natsServerVersion(): [number, number, number] | undefined {
-  const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
-  const out = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout ?? '';
-  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(out);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+  return parseVersion(resolvedNatsServer().version);
 }
 
 const live = new Set<NatsServer>();
@@ -46,6 +56,8 @@ export interface NatsServerOptions {
   name?: string;
   /** How long to wait for readiness, ms. @default 15000 */
   readyTimeoutMs?: number;
+  /** The nats-server binary. @default the resolved one (`findNatsServer()`) */
+  bin?: string;
 }
 
 export class NatsServer {
@@ -59,6 +71,7 @@ export class NatsServer {
     readonly port: number,
     readonly dir: string,
     private readonly readyTimeoutMs: number,
+    private readonly bin: string,
   ) {
     this.configFile = join(dir, 'server.conf');
   }
@@ -84,10 +97,10 @@ export class NatsServer {
     port?: number,
     configBody?: string,
   ): Promise<NatsServer> {
-    findNatsServer();
+    const bin = opts.bin ?? findNatsServer();
     const dir = mkdtempSync(join(tmpdir(), 'rfw-nats-'));
     const p = port ?? (await freePorts(1))[0]!;
-    const s = new NatsServer(p, dir, opts.readyTimeoutMs ?? 15_000);
+    const s = new NatsServer(p, dir, opts.readyTimeoutMs ?? 15_000, bin);
     const js = opts.jetstream === false ? '' : `jetstream { store_dir: "${s.storeDir}" }`;
     writeFileSync(
       s.configFile,
@@ -110,7 +123,7 @@ export class NatsServer {
   }
 
   private launch(): Promise<void> {
-    const proc = spawn(findNatsServer(), ['-c', this.configFile], {
+    const proc = spawn(this.bin, ['-c', this.configFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#proc = proc;

@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LeaderElection } from '@rfw/cluster';
+import { ensureChromium } from '@rfw/testkit';
 import { NonRetryableError, defineWorker } from '@rfw/worker';
 import { startAdminApi } from '../src/index.js';
 import { useHarness } from './helpers.js';
 
 const TOKEN = 'dashboard-token-0123456789';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** `UPDATE_SCREENSHOT=1` refreshes the README's picture; otherwise it goes to a temp dir. */
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT
   ? fileURLToPath(new URL('../../../docs/images/dashboard.png', import.meta.url))
@@ -54,7 +54,8 @@ describe('integration: dashboard (browser)', () => {
 
   beforeAll(async () => {
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      // Installs Debian's chromium when missing and root, else fails with one line saying how.
+      executablePath: ensureChromium(),
       args: [
         '--headless',
         '--no-sandbox',
@@ -66,7 +67,7 @@ describe('integration: dashboard (browser)', () => {
         '--disable-sync',
       ],
     });
-  });
+  }, 900_000);
   afterAll(async () => {
     await browser?.close();
   });
