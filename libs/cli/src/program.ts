@@ -14,6 +14,7 @@ import { registerNodes } from './commands/nodes.js';
 import { registerTail } from './commands/tail.js';
 import { registerSearch } from './commands/search.js';
 import { registerSweeps } from './commands/sweep.js';
+import { unknownCommandIn } from './unknown-command.js';
 
 /** The CLI's version, printed by `rfw --version`. */
 export const VERSION = '0.1.0';
@@ -162,6 +163,15 @@ Exit codes: 0 ok, 1 operation failed, 2 bad arguments, 3 NATS unreachable,
   try {
     if (argv.length === 0) {
       program.outputHelp({ error: true });
+      return ExitCode.Usage;
+    }
+    const unknown = unknownCommandIn(program, argv);
+    if (unknown !== undefined) {
+      io.stderr.write(
+        json
+          ? `${JSON.stringify({ error: { message: `unknown command '${unknown}'`, exitCode: ExitCode.Usage } })}\n`
+          : `error: unknown command '${unknown}'\n(add --help for usage)\n`,
+      );
       return ExitCode.Usage;
     }
     await program.parseAsync(argv, { from: 'user' });

@@ -4,7 +4,7 @@
  */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { JobQueue, Names } from '@rfw/core';
+import { JobQueue, Names, checkServerVersion } from '@rfw/core';
 import { describeServers, type Target } from './config.js';
 import { UnreachableError } from './errors.js';
 
@@ -34,8 +34,9 @@ export class Session {
   connection(): Promise<NatsConnection> {
     this.#nc ??= (async () => {
       const reconnectFor = this.options.reconnectForMs ?? 30_000;
+      let nc: NatsConnection;
       try {
-        return await connect({
+        nc = await connect({
           servers: this.target.servers,
           name: 'rfw-cli',
           timeout: this.options.connectTimeoutMs ?? 5000,
@@ -48,6 +49,8 @@ export class Session {
           { cause: err },
         );
       }
+      await checkServerVersion(nc);
+      return nc;
     })();
     return this.#nc;
   }

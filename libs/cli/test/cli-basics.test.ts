@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +8,7 @@ import { decodeJson, encodeJson, type Job } from '@rfw/core';
 import { freePorts } from '@rfw/testkit';
 import { resolveTarget } from '../src/config.js';
 import { parseDuration, parseSize, parseTime } from '../src/parsers.js';
-import { NO_RUNTIME_FILE, runCli, scratchDir, useHarness, type CliResult } from './helpers.js';
+import { BIN, NO_RUNTIME_FILE, runCli, scratchDir, useHarness, type CliResult } from './helpers.js';
 
 describe(
   'integration: rfw usage errors, unreachable NATS, discovery, search',
@@ -32,6 +34,8 @@ describe(
         [['heal', '--bucket', 'ab'], /invalid --bucket: /],
         [['--prefix', 'Not-A-Prefix', 'stats'], /invalid --prefix: /],
         [['frobnicate'], /unknown command 'frobnicate'/],
+        [['frobnicate', '--help'], /unknown command 'frobnicate'/],
+        [['jobs', 'frobnicate', '--help'], /unknown command 'frobnicate'/],
       ];
       // Two at a time: each start costs about a second of CPU on a 2-core machine.
       const results: CliResult[] = [];
@@ -45,6 +49,16 @@ describe(
         expect(r.stderr).toMatch(message);
         expect(r.stderr).not.toMatch(/cannot reach NATS/);
       });
+    });
+
+    it('ends quietly when its output pipe closes early (| head)', async () => {
+      const child = spawn(process.execPath, [BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // the reader is gone before the first write
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const [code] = (await once(child, 'close')) as [number | null];
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
     });
 
     it('exits 3 when NATS cannot be reached, saying where the URL came from', async () => {
