@@ -98,8 +98,8 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
   // Response schemas document; they must never drop a field (a job's payload is free-form).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(errorHandler);
-  app.addHook('onSend', async (req, _reply, payload) => {
-    readRestOfBody(req);
+  app.addHook('onSend', async (req, reply, payload) => {
+    readRestOfBody(req, reply);
     return payload;
   });
   app.setNotFoundHandler((req, reply) =>

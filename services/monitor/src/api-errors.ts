@@ -121,14 +121,17 @@ const DRAIN_LIMIT = 32 * 1024 * 1024;
 
 /**
  * An answer sent before the request body was read (413 for a body too large,
- * 404 for an unknown route, 401...) leaves the client still sending it, and it
- * sees the connection reset instead of the answer. Read (and drop) the rest,
- * up to DRAIN_LIMIT bytes (then cut it off), so the connection stays usable.
- * Used as an `onSend` hook.
+ * 404 for an unknown route, 401...) leaves the client still sending it. Fastify
+ * marks such answers `connection: close`, and closing a socket with unread
+ * bytes resets it, so the client sees a reset connection instead of the answer
+ * (intermittently: it depends on who is faster). Keep the connection and read
+ * (and drop) the rest, up to DRAIN_LIMIT bytes (then cut it off). Used as an
+ * `onSend` hook.
  */
-export function readRestOfBody(req: FastifyRequest): void {
+export function readRestOfBody(req: FastifyRequest, reply: FastifyReply): void {
   const raw = req.raw;
   if (raw.complete || raw.destroyed) return;
+  void reply.removeHeader('connection');
   let read = 0;
   raw.on('data', (chunk: Buffer) => {
     read += chunk.length;

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Kvm } from '@nats-io/kv';
 import { ConfigError, encodeJson } from '@rfw/core';
@@ -84,6 +86,43 @@ describe('integration: admin API', () => {
     // Loopback without a token is allowed.
     const api = await start(m, null);
     expect((await client(api, '')('/api/nodes')).status).toBe(200);
+  });
+
+  it('answers a body over the limit with 413 and keeps reading it, so the client is not reset', async () => {
+    const m = await h.monitor();
+    const api = await start(m);
+    const { hostname, port } = new URL(api.url);
+    const size = 3 * 1024 * 1024;
+    const sock = connect(Number(port), hostname);
+    const errors: Error[] = [];
+    sock.on('error', (e) => errors.push(e));
+    let received = '';
+    sock.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    await once(sock, 'connect');
+    sock.write(
+      'POST /api/queues/email/pause HTTP/1.1\r\nHost: test\r\n' +
+        `Authorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${size}\r\n\r\n`,
+    );
+    sock.write(Buffer.alloc(64 * 1024, 0x20));
+    // The answer comes while the client is still sending the rest of the body.
+    await waitFor('the 413 answer', () => /"error"/.test(received), { timeoutMs: 10_000 });
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received).not.toMatch(/^connection: close/im);
+    for (let sent = 64 * 1024; sent < size; sent += 256 * 1024) {
+      if (!sock.write(Buffer.alloc(Math.min(256 * 1024, size - sent), 0x20))) {
+        await once(sock, 'drain');
+      }
+    }
+    // The same connection still serves the next request.
+    received = '';
+    sock.write('GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n');
+    await waitFor('the next answer on the same connection', () => /"status"/.test(received), {
+      timeoutMs: 10_000,
+    });
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    sock.end();
+    expect(errors).toEqual([]);
   });
 
   it('answers bad input with 400 naming the field', async () => {
