@@ -52,6 +52,8 @@ export interface NatsServerOptions {
   jetstream?: boolean;
   /** Extra nats-server config appended verbatim. */
   config?: string;
+  /** Extra settings inside the `jetstream { }` block, e.g. `sync_interval: always`. */
+  jetstreamConfig?: string;
   /** Name of the server (in a cluster). */
   name?: string;
   /** How long to wait for readiness, ms. @default 15000 */
@@ -101,7 +103,10 @@ export class NatsServer {
     const dir = mkdtempSync(join(tmpdir(), 'rfw-nats-'));
     const p = port ?? (await freePorts(1))[0]!;
     const s = new NatsServer(p, dir, opts.readyTimeoutMs ?? 15_000, bin);
-    const js = opts.jetstream === false ? '' : `jetstream { store_dir: "${s.storeDir}" }`;
+    const js =
+      opts.jetstream === false
+        ? ''
+        : `jetstream { store_dir: "${s.storeDir}"\n${opts.jetstreamConfig ?? ''}\n}`;
     writeFileSync(
       s.configFile,
       [
