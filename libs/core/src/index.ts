@@ -54,6 +54,12 @@ export type { VersionedJob } from './records.js';
 export { connectNats, defaultServers } from './connection.js';
 export type { ConnectOptions } from './connection.js';
 export { openContext, publishEvent } from './context.js';
+export {
+  publishOutcomeEvent,
+  republishOutcome,
+  outcomeEventId,
+  terminalBySeq,
+} from './outcome-events.js';
 export type { CoreContext } from './context.js';
 export { JobQueue } from './job-queue.js';
 export type { JobQueueOptions, ScheduleRequest, ScheduleResult } from './job-queue.js';

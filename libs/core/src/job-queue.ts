@@ -13,6 +13,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connectNats, type ConnectOptions } from './connection.js';
 import { openContext, publishEvent, type CoreContext } from './context.js';
+import { publishOutcomeEvent } from './outcome-events.js';
 import {
   RfwError,
   ConnectionLostError,
@@ -221,7 +222,12 @@ export class JobQueue implements AsyncDisposable {
     validateId(id);
     const rec = await this.ctx.records.get(id);
     if (rec) return rec.job;
-    return locateJob(this.ctx, id);
+    const found = await locateJob(this.ctx, id);
+    if (found) return found;
+    // A worker may have finished the job while the scan ran: it writes the
+    // record before its ack removes the message, so a second read sees it.
+    // (Without it, a careful client retrying `schedule()` re-ran finished jobs.)
+    return (await this.ctx.records.get(id))?.job;
   }
 
   /** List jobs, filtered, one page at a time. */
@@ -255,7 +261,9 @@ export class JobQueue implements AsyncDisposable {
       before = cur;
       if (cur.state === 'cancelled') return undefined;
       if (TERMINAL_STATES.has(cur.state)) throw new InvalidStateError(id, cur.state, 'cancel');
-      return addTransition({ ...cur, location: undefined }, { state: 'cancelled', at: now });
+      // The message it ends names its terminal event (see `outcomeEventId`).
+      const seq = cur.location?.seq;
+      return addTransition({ ...cur, location: undefined }, { state: 'cancelled', at: now, seq });
     });
     const job = res?.job as Job;
     if (before && before.state !== 'cancelled') {
@@ -266,13 +274,19 @@ export class JobQueue implements AsyncDisposable {
       }
       // Whoever runs or holds the job aborts it.
       ctx.nc.publish(ctx.names.controlSubject('cancel', job.type), encodeJson({ id }));
-      publishEvent(ctx, {
-        id,
-        type: job.type,
-        priority: job.priority,
-        state: 'cancelled',
-        at: now,
-      });
+    }
+    // Also when it was cancelled already: a cancel retried after the event
+    // failed stores it then (the stream drops a second copy).
+    const last = job.history[job.history.length - 1];
+    const subject = ctx.names.eventSubject(job.type, job.priority, 'cancelled');
+    try {
+      await publishOutcomeEvent(
+        ctx,
+        { id, type: job.type, priority: job.priority, state: 'cancelled', at: last?.at ?? now },
+        last?.seq ?? `h${job.history.length}`,
+      );
+    } catch (err) {
+      throw mapPublishError(err, subject);
     }
     return job;
   }

@@ -36,6 +36,11 @@ export interface JobTransition {
   attempt?: number;
   workerId?: string;
   error?: string;
+  /**
+   * On terminal transitions: the stream sequence of the job message that
+   * ended the job (the id of its terminal event, see `outcomeEventId`).
+   */
+  seq?: number;
 }
 
 /** A job as `JobQueue.get()` and `list()` return it. */

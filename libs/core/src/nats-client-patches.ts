@@ -15,8 +15,16 @@
  * one value needs 24. A job message carries about seven headers and stays in
  * memory for as long as its job runs, so with 10,000 jobs in flight this was
  * 11 MB. The wrapper copies each list to its exact size; values unchanged.
+ *
+ * 3. `ProtocolHandler.sendCommand()` flushes the outbound buffer in a
+ * microtask, so every burst of promise continuations (a reply resolving a
+ * request, the next write) is its own `socket.write()`: a worker made several
+ * writes per job, and `writeBuffer` was 13% of its CPU (finding 11). The
+ * replacement flushes in `setImmediate`, once per turn of the event loop, so
+ * everything written while the replies of one socket read are handled goes
+ * out in one write. The inline flush at `pendingLimit` is kept.
  */
-import { MsgHdrsImpl, RequestOne } from '@nats-io/nats-core/internal';
+import { MsgHdrsImpl, ProtocolHandler, RequestOne } from '@nats-io/nats-core/internal';
 
 const PATCHED = Symbol.for('rfw.nats.requestOne.cancel');
 
@@ -53,6 +61,39 @@ export function patchNatsClient(): void {
     return h;
   };
   hdrs[PATCHED] = true;
+  patchFlush();
+}
+
+interface Outbound {
+  length(): number;
+  size(): number;
+  fill(buf: Uint8Array, ...payloads: unknown[]): void;
+}
+interface FlushPatchable {
+  outbound: Outbound;
+  pendingLimit: number;
+  flushPending(): void;
+  sendCommand(cmd: string | Uint8Array, ...payloads: unknown[]): void;
+  [PATCHED]?: true;
+}
+
+const utf8 = new TextEncoder();
+
+function patchFlush(): void {
+  const proto = (ProtocolHandler as unknown as { prototype: FlushPatchable } | undefined)
+    ?.prototype;
+  if (!proto || typeof proto.sendCommand !== 'function' || proto[PATCHED]) return;
+  proto.sendCommand = function sendCommand(
+    this: FlushPatchable,
+    cmd: string | Uint8Array,
+    ...payloads: unknown[]
+  ): void {
+    const len = this.outbound.length();
+    this.outbound.fill(typeof cmd === 'string' ? utf8.encode(cmd) : cmd, ...payloads);
+    if (len === 0) setImmediate(() => this.flushPending());
+    else if (this.outbound.size() >= this.pendingLimit) this.flushPending();
+  };
+  proto[PATCHED] = true;
 }
 
 patchNatsClient();

@@ -13,8 +13,9 @@ import {
   TERMINAL_STATES,
   addTransition,
   newRecord,
-  publishEvent,
+  publishOutcomeEvent,
   readable,
+  republishOutcome,
   type Job,
 } from '@rfw/core';
 import type { RunnerDeps } from './job-runner.js';
@@ -111,16 +112,20 @@ export async function deadLetter(
         attempt: input.attempts,
         workerId: deps.opts.workerId,
         error: input.lastError ?? input.reason,
+        seq: msg.seq,
       },
     );
   });
-  msg.ack();
-  if (transitioned && res?.job.state === 'dead') {
-    deps.metrics.dead.inc({
-      type: input.type,
-      reason: input.reason.startsWith('poison') ? 'poison' : 'failed',
-    });
-    publishEvent(core, {
+  // Record, then event, then ack: a crash in between replays the message,
+  // which finds the record dead and publishes the same event id again.
+  if (!transitioned || res?.job.state !== 'dead') {
+    if (res) await republishOutcome(core, res.job, msg.seq);
+    msg.ack();
+    return;
+  }
+  await publishOutcomeEvent(
+    core,
+    {
       id: input.id,
       type: input.type,
       priority,
@@ -129,10 +134,16 @@ export async function deadLetter(
       attempt: input.attempts,
       workerId: deps.opts.workerId,
       error: input.lastError ?? input.reason,
-    });
-    deps.log.warn(
-      { jobId: input.id, type: input.type, reason: input.reason, lastError: input.lastError },
-      'job dead-lettered',
-    );
-  }
+    },
+    msg.seq,
+  );
+  msg.ack();
+  deps.metrics.dead.inc({
+    type: input.type,
+    reason: input.reason.startsWith('poison') ? 'poison' : 'failed',
+  });
+  deps.log.warn(
+    { jobId: input.id, type: input.type, reason: input.reason, lastError: input.lastError },
+    'job dead-lettered',
+  );
 }

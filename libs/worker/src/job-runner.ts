@@ -10,14 +10,23 @@ import {
   addTransition,
   decodeJobMessage,
   newRecord,
-  publishEvent,
+  republishOutcome,
   type CoreContext,
   type Job,
-  type JobEvent,
+  type JobEnvelope,
   type Logger,
 } from '@rfw/core';
 import { AbortReason, JobAbort } from './abort-reasons.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { Attempt } from './attempt.js';
+import {
+  finishDead,
+  onCancelled,
+  onDefer,
+  onFailure,
+  onShutdown,
+  onSuccess,
+} from './attempt-outcomes.js';
+import type { BackoffOptions } from './backoff.js';
 import { isOpenBreakerError, type Breakers } from './breakers.js';
 import { deadLetter } from './dead-letter.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -171,15 +180,14 @@ export function runJob(
   });
 }
 
-async function attempt(
+/** Decode and validate the message; dead-letters a poison one and resolves `undefined`. */
+async function decode(
   deps: RunnerDeps,
   spec: TypeSpec,
   msg: JsMsg,
-  onSettled: () => void,
-): Promise<void> {
-  const { core, opts, metrics, breakers } = deps;
+): Promise<{ env: JobEnvelope; payload: unknown } | undefined> {
   const type = spec.worker.workerType;
-  const decoded = decodeJobMessage(core.names, msg.subject, msg.headers, msg.data, msg.seq);
+  const decoded = decodeJobMessage(deps.core.names, msg.subject, msg.headers, msg.data, msg.seq);
   if (!decoded.ok) {
     await deadLetter(deps, msg, {
       id: decoded.id,
@@ -187,145 +195,139 @@ async function attempt(
       priority: decoded.priority,
       reason: `poison message: ${decoded.reason}`,
     });
-    return;
+    return undefined;
   }
   const env = decoded.job;
-  let payload = env.payload;
-  if (spec.worker.schema) {
-    const r = spec.worker.schema.safeParse(payload);
-    if (!r.success) {
-      await deadLetter(deps, msg, {
-        id: env.id,
-        type,
-        priority: env.priority,
-        reason: `poison message: payload fails the ${type} schema: ${r.error.message.slice(0, 1000)}`,
-        payload,
-      });
-      return;
-    }
-    payload = r.data;
-  }
+  if (!spec.worker.schema) return { env, payload: env.payload };
+  const r = spec.worker.schema.safeParse(env.payload);
+  if (r.success) return { env, payload: r.data };
+  await deadLetter(deps, msg, {
+    id: env.id,
+    type,
+    priority: env.priority,
+    reason: `poison message: payload fails the ${type} schema: ${r.error.message.slice(0, 1000)}`,
+    payload: env.payload,
+  });
+  return undefined;
+}
 
-  const found = await core.records.get(env.id);
-  let rev = found?.revision;
-  let job: Job =
-    found?.job ??
-    newRecord(
-      {
-        id: env.id,
-        type,
-        priority: env.priority,
-        payload,
-        maxRetries: env.maxRetries ?? spec.maxRetries,
-        timeoutMs: env.timeoutMs ?? spec.timeoutMs,
-        createdAt: env.createdAt ?? msg.info.timestampNanos / 1e6,
-        runAt: env.runAt ?? env.createdAt ?? Date.now(),
-        attempts: env.attempts,
-        backoff: env.backoff,
-        location: { stream: core.names.jobsStream, seq: msg.seq },
-      },
-      'pending',
-      env.createdAt ?? Date.now(),
-    );
+/** The job's record, or a new `pending` one for a job published without a record. */
+async function readRecord(
+  deps: RunnerDeps,
+  spec: TypeSpec,
+  msg: JsMsg,
+  env: JobEnvelope,
+  payload: unknown,
+): Promise<{ job: Job; rev: number | undefined }> {
+  const found = await deps.core.records.get(env.id);
+  if (found) return { job: found.job, rev: found.revision };
+  const job = newRecord(
+    {
+      id: env.id,
+      type: spec.worker.workerType,
+      priority: env.priority,
+      payload,
+      maxRetries: env.maxRetries ?? spec.maxRetries,
+      timeoutMs: env.timeoutMs ?? spec.timeoutMs,
+      createdAt: env.createdAt ?? msg.info.timestampNanos / 1e6,
+      runAt: env.runAt ?? env.createdAt ?? Date.now(),
+      attempts: env.attempts,
+      backoff: env.backoff,
+      location: { stream: deps.core.names.jobsStream, seq: msg.seq },
+    },
+    'pending',
+    env.createdAt ?? Date.now(),
+  );
+  return { job, rev: undefined };
+}
+
+async function attempt(
+  deps: RunnerDeps,
+  spec: TypeSpec,
+  msg: JsMsg,
+  onSettled: () => void,
+): Promise<void> {
+  const decoded = await decode(deps, spec, msg);
+  if (!decoded) return;
+  const { job, rev } = await readRecord(deps, spec, msg, decoded.env, decoded.payload);
   if (TERMINAL_STATES.has(job.state)) {
-    // Cancelled before it started, or finished by an attempt whose ack was lost.
+    // Cancelled before it started, or ended by an earlier delivery of this
+    // message whose ack (or event) a crash lost: the event again, then the ack.
+    await republishOutcome(deps.core, job, msg.seq);
     msg.ack();
     return;
   }
-  // A child logger per job costs memory with thousands running: made when first used.
-  let childLog: Logger | undefined;
-  const log = (): Logger =>
-    (childLog ??= deps.log.child({ jobId: job.id, type, attempt: job.attempts + 1 }));
-  const ev = (e: Omit<JobEvent, 'id' | 'type' | 'priority' | 'at'>): void =>
-    publishEvent(core, {
-      id: job.id,
-      type,
-      priority: job.priority,
-      at: Date.now(),
-      workerId: opts.workerId,
-      ...e,
-    });
-
-  // A job put back because its worker died is redelivered with its record still `running`.
-  const redelivered = msg.info.redelivered;
-  const attemptNo = job.attempts + 1;
-  if (attemptNo > job.maxRetries + 1) {
+  const a = new Attempt(deps, spec, msg, job, rev);
+  if (a.attemptNo > job.maxRetries + 1) {
     await finishDead(
-      deps,
-      msg,
-      job,
-      attemptNo - 1,
+      a,
+      a.attemptNo - 1,
       'attempts exhausted: the last attempt was cut short (worker crash or lost lease)',
       job.lastError,
     );
     return;
   }
+  if (deferForBreaker(a, decoded.payload)) return;
+  await run(a, decoded.payload, onSettled);
+}
 
-  // An open breaker defers the job without using an attempt.
-  const keys = [TYPE_BREAKER_KEY, ...(spec.worker.breakerKeys?.(payload as never) ?? [])];
+/** An open breaker defers the job without using an attempt. */
+function deferForBreaker(a: Attempt, payload: unknown): boolean {
+  const { breakers, metrics } = a.deps;
+  const keys = [TYPE_BREAKER_KEY, ...(a.spec.worker.breakerKeys?.(payload as never) ?? [])];
   for (const key of keys) {
-    const wait = breakers.blockedFor(type, key);
+    const wait = breakers.blockedFor(a.type, key);
     if (wait > 0) {
-      metrics.deferred.inc({ type, reason: 'breaker' });
-      ev({ state: 'deferred', reason: `breaker ${key} open`, retryInMs: wait });
-      msg.nak(wait);
-      return;
+      metrics.deferred.inc({ type: a.type, reason: 'breaker' });
+      a.event({ state: 'deferred', reason: `breaker ${key} open`, retryInMs: wait });
+      a.msg.nak(wait);
+      return true;
     }
   }
+  return false;
+}
 
+/** Write the `running` record (once, and only while the handler still runs). */
+async function writeRunning(a: Attempt, controller: JobAbort, handlerDone: () => boolean) {
+  if (a.runningWritten || controller.aborted || handlerDone()) return;
+  a.runningWritten = true;
+  const workerId = a.deps.opts.workerId;
+  const next = addTransition(
+    { ...a.job, attempts: a.attemptNo, workerId },
+    { state: 'running', at: Date.now(), attempt: a.attemptNo, workerId },
+  );
+  const r = await a.write(next);
+  if (r !== 'ok') controller.abort(new AbortReason('cancelled', 'job was cancelled'));
+  // Published with the record: a job shorter than the running-record delay goes
+  // straight from pending to its outcome, in its record and in the events.
+  else a.event({ state: 'running', attempt: a.attemptNo });
+}
+
+/** Run the handler under its timeout and signal, then record its outcome. */
+async function run(a: Attempt, payload: unknown, onSettled: () => void): Promise<void> {
+  const { deps, spec, msg, type, attemptNo } = a;
+  const { opts, metrics, breakers } = deps;
+  const job = a.job;
   const controller = new JobAbort();
-  const active: ActiveJob = { id: job.id, type, controller, startedAt: Date.now() };
-  deps.running.set(job.id, active);
+  deps.running.set(job.id, { id: job.id, type, controller, startedAt: Date.now() });
   metrics.started.inc({ type });
   metrics.inFlight.inc({ type });
 
-  const write = async (next: Job): Promise<'ok' | 'cancelled' | 'finished'> => {
-    for (let i = 0; i < 5; i++) {
-      const r =
-        rev === undefined ? await core.records.create(next) : await core.records.update(next, rev);
-      if (r !== undefined) {
-        rev = r;
-        return 'ok';
-      }
-      const cur = await core.records.get(next.id);
-      if (cur?.job.state === 'cancelled') return 'cancelled';
-      if (cur && TERMINAL_STATES.has(cur.job.state)) return 'finished';
-      rev = cur?.revision;
-    }
-    throw new Error(`job ${next.id}: record kept changing`);
-  };
-
-  let runningWritten = false;
   let handlerDone = false;
-  const writeRunning = async (): Promise<void> => {
-    if (runningWritten || controller.aborted || handlerDone) return;
-    runningWritten = true;
-    const at = Date.now();
-    job = addTransition(
-      { ...job, attempts: attemptNo, workerId: opts.workerId },
-      { state: 'running', at, attempt: attemptNo, workerId: opts.workerId },
-    );
-    const r = await write(job);
-    if (r !== 'ok') controller.abort(new AbortReason('cancelled', 'job was cancelled'));
-    // Published with the record: a job shorter than the running-record delay goes
-    // straight from pending to its outcome, in its record and in the events.
-    else ev({ state: 'running', attempt: attemptNo });
-  };
   let runningWrite: Promise<void> | undefined;
   // Short jobs skip the `running` write; long ones (and redeliveries, which may be crash loops) get it.
   const runningTimer = setTimeout(
     () => {
       runningWrite = deps.runningWrites
-        .run(writeRunning)
-        .catch((err: unknown) => log().warn({ err }, 'could not record running state'));
+        .run(() => writeRunning(a, controller, () => handlerDone))
+        .catch((err: unknown) => a.log().warn({ err }, 'could not record running state'));
     },
-    redelivered ? 0 : opts.runningRecordDelayMs,
+    msg.info.redelivered ? 0 : opts.runningRecordDelayMs,
   );
   const timeoutTimer = setTimeout(
     () => controller.abort(new AbortReason('timeout', `timed out after ${job.timeoutMs} ms`)),
     job.timeoutMs,
   );
-
   const wctx = new JobContext({
     job: { ...job, payload, attempts: attemptNo, state: 'running' },
     workerId: opts.workerId,
@@ -334,8 +336,8 @@ async function attempt(
     abort: controller,
     metrics,
     breakers,
-    log,
-    emitProgress: (progress) => ev({ state: 'progress', attempt: attemptNo, progress }),
+    log: () => a.log(),
+    emitProgress: (progress) => a.event({ state: 'progress', attempt: attemptNo, progress }),
   });
 
   const started = Date.now();
@@ -349,140 +351,40 @@ async function attempt(
   onSettled();
   if (runningWrite) await runningWrite;
   const durationMs = Date.now() - started;
-
-  let outcome: Outcome;
-  const reason = controller.reason;
-  if (reason) {
-    if (reason.kind === 'cancelled') outcome = { kind: 'cancelled' };
-    else if (reason.kind === 'shutdown') outcome = { kind: 'shutdown' };
-    else
-      outcome = {
-        kind: 'failure',
-        error: new JobTimeoutError(job.timeoutMs).message,
-        retryable: true,
-      };
-  } else if ('value' in settled) {
-    outcome = classify(settled.value);
-  } else if ('error' in settled) {
-    outcome = classifyError(settled.error, breakers, type, undefined);
-  } else {
-    outcome = { kind: 'failure', error: 'abandoned after its signal fired', retryable: true };
-  }
+  const outcome = outcomeOf(controller, settled, breakers, type, job.timeoutMs);
   metrics.duration.observe({ type, outcome: outcome.kind }, durationMs / 1000);
-
-  switch (outcome.kind) {
-    case 'success': {
-      const at = Date.now();
-      const next = addTransition(
-        {
-          ...job,
-          attempts: attemptNo,
-          workerId: opts.workerId,
-          result: outcome.output,
-          location: undefined,
-        },
-        {
-          state: 'succeeded',
-          at,
-          attempt: attemptNo,
-          workerId: opts.workerId,
-          error: outcome.skipped ? `skipped: ${outcome.skipped}` : undefined,
-        },
-      );
-      const w = await write(next);
-      msg.ack();
-      if (w === 'ok') {
-        metrics.succeeded.inc({ type });
-        ev({ state: 'succeeded', attempt: attemptNo, durationMs });
-      }
-      return;
-    }
-    case 'cancelled': {
-      msg.ack();
-      metrics.cancelled.inc({ type });
-      log().info('cancelled while running');
-      return;
-    }
-    case 'shutdown': {
-      if (runningWritten) {
-        const back = addTransition(
-          { ...job, attempts: attemptNo - 1 },
-          { state: 'pending', at: Date.now() },
-        );
-        await write(back).catch(() => undefined);
-      }
-      msg.nak();
-      return;
-    }
-    case 'defer': {
-      if (runningWritten) {
-        const back = addTransition(
-          { ...job, attempts: attemptNo - 1 },
-          { state: 'pending', at: Date.now() },
-        );
-        await write(back).catch(() => undefined);
-      }
-      metrics.deferred.inc({ type, reason: 'breaker' });
-      ev({ state: 'deferred', reason: outcome.reason, retryInMs: outcome.delayMs });
-      msg.nak(outcome.delayMs);
-      return;
-    }
-    case 'failure': {
-      metrics.failed.inc({ type });
-      if (!outcome.retryable || attemptNo > job.maxRetries) {
-        const why = outcome.retryable ? `failed ${attemptNo} attempts` : 'non-retryable error';
-        await finishDead(deps, msg, job, attemptNo, why, outcome.error);
-        return;
-      }
-      const delay =
-        outcome.retryAfterMs ??
-        backoffDelay(attemptNo, job.backoff ? { ...spec.backoff, ...job.backoff } : spec.backoff);
-      const at = Date.now();
-      const next = addTransition(
-        { ...job, attempts: attemptNo, lastError: outcome.error, workerId: opts.workerId },
-        {
-          state: 'retrying',
-          at,
-          attempt: attemptNo,
-          workerId: opts.workerId,
-          error: outcome.error,
-        },
-      );
-      const w = await write(next);
-      if (w === 'ok') {
-        metrics.retried.inc({ type });
-        ev({
-          state: 'retrying',
-          attempt: attemptNo,
-          error: outcome.error,
-          durationMs,
-          retryInMs: delay,
-        });
-        log().info({ err: outcome.error, retryInMs: delay }, 'attempt failed, will retry');
-        msg.nak(delay);
-      } else {
-        msg.ack();
-      }
-      return;
-    }
-  }
+  await record(a, outcome, durationMs);
 }
 
-async function finishDead(
-  deps: RunnerDeps,
-  msg: JsMsg,
-  job: Job,
-  attempts: number,
-  reason: string,
-  lastError: string | undefined,
-): Promise<void> {
-  await deadLetter(deps, msg, {
-    id: job.id,
-    type: job.type,
-    priority: job.priority,
-    reason,
-    lastError,
-    attempts,
-    job,
-  });
+function outcomeOf(
+  controller: JobAbort,
+  settled: Awaited<ReturnType<typeof settle>>,
+  breakers: Breakers,
+  type: string,
+  timeoutMs: number,
+): Outcome {
+  const reason = controller.reason;
+  if (reason) {
+    if (reason.kind === 'cancelled') return { kind: 'cancelled' };
+    if (reason.kind === 'shutdown') return { kind: 'shutdown' };
+    return { kind: 'failure', error: new JobTimeoutError(timeoutMs).message, retryable: true };
+  }
+  if ('value' in settled) return classify(settled.value as JobResult | undefined);
+  if ('error' in settled) return classifyError(settled.error, breakers, type, undefined);
+  return { kind: 'failure', error: 'abandoned after its signal fired', retryable: true };
+}
+
+function record(a: Attempt, outcome: Outcome, durationMs: number): Promise<void> | void {
+  switch (outcome.kind) {
+    case 'success':
+      return onSuccess(a, outcome, durationMs);
+    case 'cancelled':
+      return onCancelled(a);
+    case 'shutdown':
+      return onShutdown(a);
+    case 'defer':
+      return onDefer(a, outcome.delayMs, outcome.reason);
+    case 'failure':
+      return onFailure(a, outcome, durationMs);
+  }
 }
