@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
-import { decodeJson, encodeJson, type Job } from '@rfw/core';
+import { decodeJson, encodeJson, type Job } from '@rfw/core/internal';
 import { freePorts } from '@rfw/testkit';
 import { resolveTarget } from '../src/config.js';
 import { parseDuration, parseSize, parseTime } from '../src/parsers.js';

@@ -20,7 +20,8 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { Names, createLogger, encodeJson, isCasConflict, type Logger } from '@rfw/core';
+import { Names, createLogger, encodeJson, isCasConflict, type Logger } from '@rfw/core/internal';
+import { IllegalStateError } from '@rfw/core';
 import {
   monotonicNow as now,
   openCoordinationBucket,
@@ -179,7 +180,7 @@ export class LeaderElection implements AsyncDisposable {
   /** Start competing. Resolves after the first attempt, so `isLeader` is meaningful at once. */
   async start(): Promise<void> {
     if (this.#state !== 'created')
-      throw new Error(`LeaderElection: cannot start in ${this.#state}`);
+      throw new IllegalStateError('LeaderElection', 'start()', this.#state);
     this.#state = 'running';
     const watch = await this.kv.watch({ key: this.role, include: 'updates' as never });
     this.#watch = watch;

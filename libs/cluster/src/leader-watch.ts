@@ -6,7 +6,7 @@
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { Names, createLogger, type Logger } from '@rfw/core';
+import { Names, createLogger, type Logger } from '@rfw/core/internal';
 import { monotonicNow as now, openCoordinationBucket, parseLease, validateMs } from './lease.js';
 
 export interface LeadershipChange {

@@ -16,7 +16,7 @@ import {
   nodesBucketOptions,
   type Logger,
   type NodeHeartbeat,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import { EventChannel } from './event-channel.js';
 import { openCoordinationBucket, validateMs } from './lease.js';
 

@@ -15,7 +15,8 @@ import {
   type Logger,
   type NodeHeartbeat,
   type ProvisionOptions,
-} from '@rfw/core';
+} from '@rfw/core/internal';
+import { IllegalStateError } from '@rfw/core';
 import { WorkerManager, type Worker, type WorkerManagerOptions } from '@rfw/worker';
 import { EventChannel } from './event-channel.js';
 import { Heartbeat } from './heartbeat.js';
@@ -145,7 +146,8 @@ export class WorkerCluster implements AsyncDisposable {
    * iterators opened before (existing members come as `node-joined`).
    */
   async join(): Promise<void> {
-    if (this.#state !== 'created') throw new Error(`join() in state ${this.#state}`);
+    if (this.#state !== 'created')
+      throw new IllegalStateError('WorkerCluster', 'join()', this.#state);
     this.#transition('joining');
     const replicas = this.opts.provision?.replicas ?? 1;
     const prefix = this.opts.prefix;

@@ -1,5 +1,7 @@
 /**
- * @rfw/testkit: real nats-server processes for tests.
+ * @rfw/testkit: real nats-server processes for tests, and `JobFixture`, the
+ * job-test fixture (server + queue + worker managers) with `waitForJobState`.
+ * It looks for nats-server in `NATS_SERVER_BIN`, then on `PATH`.
  *
  * @example
  * ```ts
@@ -23,3 +25,5 @@ export { freePorts } from './ports.js';
 export { waitFor } from './wait-for.js';
 export { spawnService } from './spawn-service.js';
 export type { ServiceProcess, SpawnServiceOptions } from './spawn-service.js';
+export { JobFixture, useJobFixture, waitForJobState } from './job-fixture.js';
+export type { JobFixtureOptions, TestHooks } from './job-fixture.js';

@@ -5,10 +5,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+/** Options of {@link spawnService}. */
 export interface SpawnServiceOptions {
+  /** Added to the environment (undefined removes a variable). */
   env?: Record<string, string | undefined>;
+  /** Arguments after the entry point. */
   args?: string[];
   cwd?: string;
+  /**
+   * Node options before the entry point. The default runs TypeScript sources
+   * of this repository; pass `[]` to run compiled JavaScript.
+   * @default ['--conditions=source', '--import', 'tsx']
+   */
+  execArgv?: string[];
 }
 
 export interface ServiceProcess {
@@ -30,7 +39,7 @@ process.once('exit', () => {
 export function spawnService(entry: string, opts: SpawnServiceOptions = {}): ServiceProcess {
   const proc = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', entry, ...(opts.args ?? [])],
+    [...(opts.execArgv ?? ['--conditions=source', '--import', 'tsx']), entry, ...(opts.args ?? [])],
     {
       cwd: opts.cwd,
       env: { ...process.env, VITEST: undefined, ...opts.env },

@@ -16,7 +16,7 @@ import {
   publishEvent,
   readable,
   type Job,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import type { RunnerDeps } from './job-runner.js';
 
 export interface DeadLetterInput {

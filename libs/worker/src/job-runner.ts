@@ -15,7 +15,7 @@ import {
   type Job,
   type JobEvent,
   type Logger,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import { AbortReason, JobAbort } from './abort-reasons.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { isOpenBreakerError, type Breakers } from './breakers.js';

@@ -3,7 +3,12 @@
  * variables, `/healthz` `/readyz` `/metrics`, and SIGTERM/SIGINT draining.
  */
 import { z } from 'zod';
-import { ConfigError, createLogger, startHttpEndpoints, type HttpEndpoints } from '@rfw/core';
+import {
+  ConfigError,
+  createLogger,
+  startHttpEndpoints,
+  type HttpEndpoints,
+} from '@rfw/core/internal';
 import type { Worker } from './worker.js';
 import { WorkerManager } from './worker-manager.js';
 import type { WorkerManagerOptions } from './worker-options.js';

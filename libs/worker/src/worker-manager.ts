@@ -22,7 +22,8 @@ import {
   validateType,
   type CoreContext,
   type Logger,
-} from '@rfw/core';
+} from '@rfw/core/internal';
+import { IllegalStateError } from '@rfw/core';
 import { AbortReason } from './abort-reasons.js';
 import { Breakers } from './breakers.js';
 import { TypeDispatcher, type SlotPool } from './dispatcher.js';
@@ -117,7 +118,7 @@ export class WorkerManager implements AsyncDisposable {
 
   private transition(to: ManagerState): void {
     if (!TRANSITIONS[this.#state].includes(to)) {
-      throw new Error(`WorkerManager: illegal transition ${this.#state} -> ${to}`);
+      throw new IllegalStateError('WorkerManager', `transition to ${to}`, this.#state);
     }
     this.log.info({ from: this.#state, to }, 'worker manager state');
     this.#state = to;
@@ -125,7 +126,8 @@ export class WorkerManager implements AsyncDisposable {
 
   /** Register workers (before `start()`). One worker per type. */
   register(...workers: Worker[]): this {
-    if (this.#state !== 'created') throw new Error('register() must be called before start()');
+    if (this.#state !== 'created')
+      throw new IllegalStateError('WorkerManager', 'register()', this.#state);
     for (const w of workers) {
       validateType(w.workerType);
       if (this.#workers.has(w.workerType))

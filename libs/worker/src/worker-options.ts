@@ -9,7 +9,7 @@ import {
   type Logger,
   type Priority,
   type ProvisionOptions,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { hostname } from 'node:os';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';

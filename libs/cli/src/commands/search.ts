@@ -4,7 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { RequestError, NoRespondersError, TimeoutError } from '@nats-io/nats-core';
-import { decodeJson, encodeJson } from '@rfw/core';
+import { decodeJson, encodeJson } from '@rfw/core/internal';
+import type { SearchRequest } from '@rfw/storage-jobs';
 import type { CommandContext } from '../context.js';
 import { OperationFailedError, UsageError } from '../errors.js';
 import { ago, clip, compactJson } from '../output.js';
@@ -29,20 +30,6 @@ interface SearchOpts {
   limit?: number;
   cursor?: string;
   timeout: number;
-}
-
-/** The request body of `<prefix>.api.search`. Times are ms since the epoch, sizes bytes. */
-export interface SearchRequest {
-  bucket?: string;
-  prefix?: string;
-  text?: string;
-  metadata?: Record<string, string>;
-  minSize?: number;
-  maxSize?: number;
-  modifiedAfter?: number;
-  modifiedBefore?: number;
-  limit?: number;
-  cursor?: string;
 }
 
 /** Request fields as the flags that set them, for errors the service reports. */
