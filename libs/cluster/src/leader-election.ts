@@ -42,6 +42,7 @@ export interface LeaderChange {
   token?: number;
 }
 
+/** Options of `LeaderElection.create()`. */
 export interface LeaderElectionOptions {
   connection: NatsConnection;
   /** Names prefix of the installation. @default 'rfw' */
@@ -60,8 +61,17 @@ export interface LeaderElectionOptions {
   logger?: Logger;
 }
 
+/**
+ * States of a `LeaderElection`: `start()` moves created -> running, `stop()`
+ * running -> stopping -> stopped.
+ */
 export type ElectionState = 'created' | 'running' | 'stopping' | 'stopped';
 
+/**
+ * One leader per role across the cluster, on a NATS KV lease renewed by
+ * compare-and-set on its revision; the revision is the fencing token. Create
+ * with `LeaderElection.create()`, then `start()`; `stop()` resigns.
+ */
 export class LeaderElection implements AsyncDisposable {
   readonly role: string;
   readonly nodeId: string;

@@ -40,6 +40,7 @@ export type ClusterEvent =
 /** Builds a role's worker; called once by `join()`. */
 export type WorkerFactory = () => Worker | Promise<Worker>;
 
+/** Options of `WorkerCluster.create()`. */
 export interface WorkerClusterOptions {
   /** This node's id, unique in the cluster (letters, digits, `-`, `_`); also the WorkerManager's workerId. */
   nodeId: string;
@@ -71,8 +72,17 @@ export interface WorkerClusterOptions {
 /** The seed's cluster-wide leader role, competed for by default. */
 export const DEFAULT_ROLE = 'cluster';
 
+/**
+ * States of a `WorkerCluster`: `join()` moves created -> joining -> joined,
+ * `leave()` joined -> leaving -> left; a failed join ends in `failed`.
+ */
 export type ClusterState = 'created' | 'joining' | 'joined' | 'leaving' | 'left' | 'failed';
 
+/**
+ * The seed's cluster API: register worker types, `join()` to run them and
+ * announce this node, `leave()` to drain and go; `events()` yields
+ * `node-joined`, `node-left` and `leadership-changed`.
+ */
 export class WorkerCluster implements AsyncDisposable {
   readonly nodeId: string;
   readonly heartbeatIntervalMs: number;

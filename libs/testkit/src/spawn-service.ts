@@ -20,6 +20,7 @@ export interface SpawnServiceOptions {
   execArgv?: string[];
 }
 
+/** A service started by `spawnService`, with its output lines. */
 export interface ServiceProcess {
   readonly proc: ChildProcess;
   /** Lines printed so far (stdout and stderr). */
@@ -36,6 +37,10 @@ process.once('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
+/**
+ * Run `entry` as a child process (killed when the test process exits); its
+ * stdout and stderr are read line by line.
+ */
 export function spawnService(entry: string, opts: SpawnServiceOptions = {}): ServiceProcess {
   const proc = spawn(
     process.execPath,

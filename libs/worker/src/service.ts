@@ -30,6 +30,10 @@ export const WorkerEnv = z.object({
   HTTP_HOST: z.string().default('127.0.0.1'),
 });
 
+/**
+ * Validate the environment against `schema`. @throws ConfigError naming the
+ * first bad variable
+ */
 export function parseEnv<T extends z.ZodType>(
   schema: T,
   env: NodeJS.ProcessEnv = process.env,
@@ -60,6 +64,7 @@ function isTransientStartError(err: unknown): boolean {
   );
 }
 
+/** Options of `runWorkerService()`. */
 export interface WorkerServiceOptions {
   /** Service name for logs. */
   service: string;

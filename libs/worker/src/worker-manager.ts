@@ -40,6 +40,10 @@ import {
   type WorkerManagerOptions,
 } from './worker-options.js';
 
+/**
+ * States of a `WorkerManager`: created -> running -> draining -> stopped, or
+ * failed.
+ */
 export type ManagerState = 'created' | 'running' | 'draining' | 'stopped' | 'failed';
 
 const TRANSITIONS: Record<ManagerState, ManagerState[]> = {
@@ -50,6 +54,7 @@ const TRANSITIONS: Record<ManagerState, ManagerState[]> = {
   failed: ['stopped'],
 };
 
+/** What a `WorkerManager` is doing now (for health endpoints and tests). */
 export interface ManagerSnapshot {
   workerId: string;
   state: ManagerState;
@@ -58,6 +63,12 @@ export interface ManagerSnapshot {
   types: Array<{ type: string; running: number; buffered: number; held: string[] }>;
 }
 
+/**
+ * Runs registered worker types in this process: pulls their jobs by priority,
+ * runs them with timeouts, retries and breakers, records every transition, and
+ * drains on `shutdown()`. Create with `WorkerManager.create()`, `register()`
+ * the types, then `start()`.
+ */
 export class WorkerManager implements AsyncDisposable {
   readonly opts: CompiledWorkerOptions;
   readonly metrics: WorkerMetrics;
