@@ -230,6 +230,13 @@ describe(
         const bad = await h.cli(['search', '--bucket', 'bad']);
         expect(bad.code).toBe(2);
         expect(bad.stderr).toMatch(/invalid --bucket: no such bucket/);
+
+        // The service's schema, checked before sending: nothing reaches the service.
+        const sent = requests.length;
+        const local = await h.cli(['search', '!!!']);
+        expect(local.code).toBe(2);
+        expect(local.stderr).toMatch(/invalid \[text\]: has no letters or digits/);
+        expect(requests.length).toBe(sent);
         sub.unsubscribe();
       } finally {
         await nc.close();

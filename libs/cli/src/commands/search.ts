@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { RequestError, NoRespondersError, TimeoutError } from '@nats-io/nats-core';
 import { decodeJson, encodeJson } from '@rfw/core/internal';
-import type { SearchRequest } from '@rfw/storage-jobs';
+import { SearchRequest } from '@rfw/storage-jobs';
 import type { CommandContext } from '../context.js';
 import { OperationFailedError, UsageError } from '../errors.js';
 import { ago, clip, compactJson } from '../output.js';
@@ -143,6 +143,15 @@ async function search(ctx: CommandContext, o: SearchOpts, [text]: string[]): Pro
     limit: o.limit,
     cursor: o.cursor,
   };
+  // The service's own schema: a bad request is refused here, naming the flag.
+  const checked = SearchRequest.safeParse(req);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const field = issue?.path.map(String).join('.') ?? '';
+    throw new UsageError(
+      `invalid ${FIELD_FLAGS[field] ?? field}: ${issue?.message ?? 'is invalid'}`,
+    );
+  }
   const session = ctx.session();
   const nc = await session.connection();
   const subject = session.names.apiSubject('search');
