@@ -5,41 +5,27 @@
  * `QueueFullError` (with nothing enqueued) that it can wait out and retry;
  * nothing crashes, nothing accepted is lost.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JobQueue, QueueFullError } from '@rfw/core';
-import { NatsServer } from '@rfw/testkit';
 import { readExecLog, readRecords, readTerminalEvents, waitForDrain } from './support/ledger.js';
 import { Peaks, rssMiB } from './support/memory.js';
-import { removeScratch, scratchDir } from './support/paths.js';
+import { scratchDir } from './support/paths.js';
 import { produce } from './support/producer.js';
+import { useChaosHarness } from './support/chaos-harness.js';
 import { tally, writeReport } from './support/report.js';
 import { execLogIn } from './support/scenario.js';
-import { WorkerPool } from './support/worker-pool.js';
 
 const JOBS = Number(process.env.CHAOS_JOBS ?? 1000);
 const LIMIT = 100;
 
 describe('job_processing: chaos: backpressure on a bounded queue', () => {
-  let server: NatsServer;
-  let queue: JobQueue | undefined;
-  let pool: WorkerPool | undefined;
-
-  beforeAll(async () => {
-    server = await NatsServer.start();
-  });
-  afterAll(async () => {
-    await pool?.stopAll(5000);
-    await queue?.close();
-    await server?.stop();
-    removeScratch();
-  });
+  const h = useChaosHarness();
 
   it('keeps the queue and memory bounded and gives producers a typed error to wait on', async () => {
     const started = Date.now();
     const prefix = 'chaos5';
     const execLog = execLogIn(scratchDir('backpressure'));
-    queue = await JobQueue.connect({
-      servers: server.url,
+    const queue = await h.queue({
       prefix,
       provision: { maxQueuedJobs: LIMIT },
     });
@@ -49,7 +35,7 @@ describe('job_processing: chaos: backpressure on a bounded queue', () => {
     expect(await maxMsgs()).toBe(LIMIT);
 
     // One slow worker: 4 jobs at a time, 5 ms each.
-    pool = new WorkerPool({ servers: [server.url], prefix, execLog, concurrency: 4 });
+    const pool = h.pool({ prefix, execLog, concurrency: 4 });
     await pool.start(1);
     // A worker service provisions the same streams with its own options; it
     // must not silently lift the limit the installation was given.
@@ -58,7 +44,11 @@ describe('job_processing: chaos: backpressure on a bounded queue', () => {
     if (limitAfterWorkerStart !== LIMIT) {
       // Put the limit back so the rest of the scenario measures backpressure.
       await (
-        await JobQueue.connect({ servers: server.url, prefix, provision: { maxQueuedJobs: LIMIT } })
+        await JobQueue.connect({
+          servers: h.server.url,
+          prefix,
+          provision: { maxQueuedJobs: LIMIT },
+        })
       ).close();
     }
 
@@ -67,7 +57,7 @@ describe('job_processing: chaos: backpressure on a bounded queue', () => {
     let rejectionsChecked = 0;
     let untyped = 0;
     const sampler = setInterval(() => {
-      peaks.add('natsRssMiB', rssMiB(server.pid));
+      peaks.add('natsRssMiB', rssMiB(h.server.pid));
       for (const pid of pool!.pids().values()) peaks.add('workerRssMiB', rssMiB(pid));
       peaks.add('producerHeapMiB', Math.round(process.memoryUsage().heapUsed / 1048576));
       void jsm.streams.info(names.jobsStream).then(

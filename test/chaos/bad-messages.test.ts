@@ -6,17 +6,17 @@
  * crash, and every bad message must land in the DLQ with a readable reason,
  * while good jobs keep flowing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { headers as natsHeaders } from '@nats-io/nats-core';
-import { JobQueue, type DeadLetter } from '@rfw/core';
-import { NatsServer, waitFor } from '@rfw/testkit';
+import type { DeadLetter } from '@rfw/core';
+import { waitFor } from '@rfw/testkit';
 import { badMessage, type BadMessage } from './support/bad-messages.js';
 import { readRecords, unsettledMessages } from './support/ledger.js';
-import { removeScratch, scratchDir } from './support/paths.js';
+import { scratchDir } from './support/paths.js';
+import { useChaosHarness } from './support/chaos-harness.js';
 import { writeReport } from './support/report.js';
 import { execLogIn } from './support/scenario.js';
-import { WorkerPool } from './support/worker-pool.js';
 
 const CASES = Number(process.env.CHAOS_BAD_MESSAGES ?? 4000);
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 2 ** 31);
@@ -28,27 +28,15 @@ const readable = (s: string): boolean =>
   ![...s].some((ch) => ch.charCodeAt(0) < 0x20 || ch === '\u007f');
 
 describe('job_processing: chaos: malformed job messages', () => {
-  let server: NatsServer;
-  let queue: JobQueue | undefined;
-  let pool: WorkerPool | undefined;
-
-  beforeAll(async () => {
-    server = await NatsServer.start();
-  });
-  afterAll(async () => {
-    await pool?.stopAll(5000);
-    await queue?.close();
-    await server?.stop();
-    removeScratch();
-  });
+  const h = useChaosHarness();
 
   it(`dead-letters ${CASES} generated bad messages with readable reasons, and never crashes`, async () => {
     const started = Date.now();
     const prefix = 'chaos6';
     const execLog = execLogIn(scratchDir('badmsg'));
-    queue = await JobQueue.connect({ servers: server.url, prefix });
+    const queue = await h.queue({ prefix });
     const { js, names } = queue.ctx;
-    pool = new WorkerPool({ servers: [server.url], prefix, execLog, concurrency: 16 });
+    const pool = h.pool({ prefix, execLog, concurrency: 16 });
     await pool.start(1);
     const pid = pool.pids().get(0);
 

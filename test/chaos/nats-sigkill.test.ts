@@ -4,51 +4,38 @@
  * retries failed `schedule()` calls with the same job id, as a careful client
  * does; nothing it saw accepted may be lost, and no job may end twice.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobQueue } from '@rfw/core';
-import { NatsServer, waitFor } from '@rfw/testkit';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '@rfw/testkit';
 import { unsettledMessages } from './support/ledger.js';
-import { removeScratch, scratchDir } from './support/paths.js';
+import { scratchDir } from './support/paths.js';
+import { useChaosHarness } from './support/chaos-harness.js';
 import { writeReport } from './support/report.js';
 import { serverLosesAckedWritesOnKill } from './support/server-version.js';
 import { countMix, execLogIn, mixReport, progress, runMix } from './support/scenario.js';
-import { WorkerPool } from './support/worker-pool.js';
 
 const JOBS = Number(process.env.CHAOS_JOBS ?? 2000);
 /** How long the server stays down each time, ms (the fault, not a wait for an event). */
 const DOWN_MS = 1500;
 
 describe('distributed: chaos: nats-server SIGKILL under load', () => {
-  let server: NatsServer;
-  let queue: JobQueue | undefined;
-  let pool: WorkerPool | undefined;
-
-  beforeAll(async () => {
-    server = await NatsServer.start();
-  });
-  afterAll(async () => {
-    await pool?.stopAll(5000);
-    await queue?.close();
-    await server?.stop();
-    removeScratch();
-  });
+  const h = useChaosHarness();
 
   it('loses nothing and ends every job exactly once across server crashes', async () => {
     const started = Date.now();
     const prefix = 'chaos2';
     const dir = scratchDir('natskill');
     const execLog = execLogIn(dir);
-    queue = await JobQueue.connect({ servers: server.url, prefix });
-    pool = new WorkerPool({ servers: [server.url], prefix, execLog, concurrency: 16 });
+    const queue = await h.queue({ prefix });
+    const pool = h.pool({ prefix, execLog, concurrency: 16 });
     await pool.start(2);
 
     const outages: Array<{ at: string; downMs: number; restartMs: number }> = [];
     const crash = async (at: string): Promise<void> => {
       const t0 = Date.now();
-      await server.kill();
+      await h.server.kill();
       await new Promise((r) => setTimeout(r, DOWN_MS));
       const t1 = Date.now();
-      await server.restart();
+      await h.server.restart();
       outages.push({ at, downMs: Date.now() - t0, restartMs: Date.now() - t1 });
     };
 

@@ -12,7 +12,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobQueue, decodeJson, type JobEvent } from '@rfw/core';
+import { JobQueue, decodeJson, type JobEvent } from '@rfw/core/internal';
 import { FileObjectStore } from '@rfw/storage';
 import { NatsServer, spawnService, waitFor, type ServiceProcess } from '@rfw/testkit';
 import { breakDir, type DirFault } from './support/dir-faults.js';

@@ -4,11 +4,10 @@
  * Nothing accepted may be lost, no job may end twice; extra executions
  * (at-least-once redeliveries after a kill) are reported.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobQueue } from '@rfw/core';
-import { NatsServer } from '@rfw/testkit';
+import { describe, expect, it } from 'vitest';
 import { unsettledMessages } from './support/ledger.js';
-import { removeScratch, scratchDir } from './support/paths.js';
+import { scratchDir } from './support/paths.js';
+import { useChaosHarness } from './support/chaos-harness.js';
 import { writeReport } from './support/report.js';
 import { countMix, execLogIn, mixReport, runMix } from './support/scenario.js';
 import { WorkerPool } from './support/worker-pool.js';
@@ -18,27 +17,15 @@ const KILLS = process.env.CHAOS_NO_KILL ? false : true;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('distributed: chaos: worker SIGKILL under load', () => {
-  let server: NatsServer;
-  let queue: JobQueue | undefined;
-  let pool: WorkerPool | undefined;
-
-  beforeAll(async () => {
-    server = await NatsServer.start();
-  });
-  afterAll(async () => {
-    await pool?.stopAll(5000);
-    await queue?.close();
-    await server?.stop();
-    removeScratch();
-  });
+  const h = useChaosHarness();
 
   it('loses nothing and ends every job exactly once while workers are SIGKILLed', async () => {
     const started = Date.now();
     const prefix = 'chaos1';
     const dir = scratchDir('sigkill');
     const execLog = execLogIn(dir);
-    queue = await JobQueue.connect({ servers: server.url, prefix });
-    pool = new WorkerPool({ servers: [server.url], prefix, execLog, concurrency: 16 });
+    const queue = await h.queue({ prefix });
+    const pool = h.pool({ prefix, execLog, concurrency: 16 });
     await pool.start(3);
 
     // Fault loop: every 1-2 s SIGKILL one live worker and start its

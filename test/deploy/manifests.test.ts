@@ -265,4 +265,24 @@ describe('integration: deploy/ agrees with the code', () => {
       expect(p.targets.length).toBeGreaterThan(0);
     }
   });
+  it("the custom-worker example's manifest validates, and KEDA scales it on its own type's consumers", () => {
+    const file = 'examples/custom-worker/k8s/worker-thumbnail.yaml';
+    const docs = yamlDocs(file).filter(Boolean) as Manifest[];
+    expect(docs.map((d) => d.kind)).toEqual(['Deployment', 'PodDisruptionBudget', 'ScaledObject']);
+    for (const doc of docs)
+      new VALIDATORS[`${doc.apiVersion}/${doc.kind}`]!(doc as Record<string, unknown>).validate();
+    const scaled = docs[2] as unknown as {
+      spec: {
+        scaleTargetRef: { name: string };
+        triggers: Array<{ metadata: { stream: string; consumer: string } }>;
+      };
+    };
+    expect(scaled.spec.scaleTargetRef.name).toBe('worker-thumbnail');
+    expect(scaled.spec.triggers.map((t) => t.metadata.consumer)).toEqual(
+      PRIORITIES.map((p) => new Names('rfw').consumerName('thumbnail', p)),
+    );
+    expect(new Set(scaled.spec.triggers.map((t) => t.metadata.stream))).toEqual(
+      new Set(['rfw_jobs']),
+    );
+  });
 });

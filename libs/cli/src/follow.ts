@@ -4,7 +4,7 @@
  * events can be missed) decides when it has ended.
  */
 import type { Subscription } from '@nats-io/nats-core';
-import { decodeJson, TERMINAL_STATES, type Job, type JobEvent } from '@rfw/core';
+import { decodeJson, TERMINAL_STATES, type Job, type JobEvent } from '@rfw/core/internal';
 import type { CommandContext } from './context.js';
 import { ExitCode } from './errors.js';
 import { duration } from './output.js';

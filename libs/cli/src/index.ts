@@ -23,5 +23,5 @@ export {
 export type { Target, TargetInput, Source } from './config.js';
 export { HEALING_TYPE, RESYNC_TYPE, healPayload } from './commands/sweep.js';
 export type { HealPayload, ResyncPayload } from './commands/sweep.js';
-export type { SearchRequest } from './commands/search.js';
+export type { SearchRequest } from '@rfw/storage-jobs';
 export type { LeaderView } from './commands/nodes.js';

@@ -12,7 +12,7 @@ import {
   validateType,
   type JobState,
   type Priority,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {

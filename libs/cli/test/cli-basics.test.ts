@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
-import { decodeJson, encodeJson, type Job } from '@rfw/core';
+import { decodeJson, encodeJson, type Job } from '@rfw/core/internal';
 import { freePorts } from '@rfw/testkit';
 import { resolveTarget } from '../src/config.js';
 import { parseDuration, parseSize, parseTime } from '../src/parsers.js';
@@ -244,6 +244,13 @@ describe(
         const bad = await h.cli(['search', '--bucket', 'bad']);
         expect(bad.code).toBe(2);
         expect(bad.stderr).toMatch(/invalid --bucket: no such bucket/);
+
+        // The service's schema, checked before sending: nothing reaches the service.
+        const sent = requests.length;
+        const local = await h.cli(['search', '!!!']);
+        expect(local.code).toBe(2);
+        expect(local.stderr).toMatch(/invalid \[text\]: has no letters or digits/);
+        expect(requests.length).toBe(sent);
         sub.unsubscribe();
       } finally {
         await nc.close();

@@ -9,9 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { JobQueue } from '@rfw/core';
-import { NatsServer } from '@rfw/testkit';
-import { WorkerManager, type Worker, type WorkerManagerOptions } from '@rfw/worker';
+import { useJobFixture, waitForJobState, type JobFixture } from '@rfw/testkit';
 
 export const BIN = fileURLToPath(new URL('../bin/rfw.js', import.meta.url));
 
@@ -137,71 +135,42 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
   return startCli(args, opts).done;
 }
 
-let counter = 0;
-
-/** One nats-server per file; each test gets its own prefix, queues and managers. */
+/** One nats-server per file; each test gets its own prefix, queues and managers, and the CLI pointed at them. */
 export function useHarness() {
-  const h = {
-    server: undefined as unknown as NatsServer,
-    managers: [] as WorkerManager[],
-    queues: [] as JobQueue[],
-    prefix: '',
-    /** The environment that points the CLI at this test's installation. */
-    env(): Record<string, string> {
-      return { NATS_URL: h.server.url, RFW_PREFIX: h.prefix };
+  const fx = useJobFixture(
+    { beforeAll, afterEach, afterAll },
+    {
+      prefixBase: `cli${process.pid % 1000}t`,
+      managerDefaults: { backoff: { baseMs: 50, capMs: 500 } },
     },
+  );
+  afterEach(() => {
+    for (const p of live) p.kill('SIGKILL');
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const env = (): Record<string, string> => ({ NATS_URL: fx.server.url, RFW_PREFIX: fx.prefix });
+  // A view of the fixture plus the CLI: its `start` runs the CLI, not the server.
+  return {
+    get server() {
+      return fx.server;
+    },
+    get prefix() {
+      return fx.prefix;
+    },
+    queue: () => fx.queue(),
+    manager: (...args: Parameters<JobFixture['manager']>) => fx.manager(...args),
+    defer: (fn: () => Promise<unknown>) => fx.defer(fn),
+    /** The environment that points the CLI at this test's installation. */
+    env,
     /** Run the CLI against this test's installation. */
     cli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
-      return runCli(args, { ...opts, env: { ...h.env(), ...opts.env } });
+      return runCli(args, { ...opts, env: { ...env(), ...opts.env } });
     },
+    /** Start the CLI against this test's installation. */
     start(args: string[], opts: CliOptions = {}): CliProcess {
-      return startCli(args, { ...opts, env: { ...h.env(), ...opts.env } });
-    },
-    async queue(): Promise<JobQueue> {
-      const q = await JobQueue.connect({ servers: h.server.url, prefix: h.prefix });
-      h.queues.push(q);
-      return q;
-    },
-    async manager(workers: Worker[], opts: WorkerManagerOptions = {}): Promise<WorkerManager> {
-      const m = await WorkerManager.create({
-        servers: h.server.url,
-        prefix: h.prefix,
-        workerId: `cli-w${++counter}`,
-        heartbeatIntervalMs: 500,
-        backoff: { baseMs: 50, capMs: 500 },
-        ...opts,
-      });
-      m.register(...workers);
-      await m.start();
-      h.managers.push(m);
-      return m;
+      return startCli(args, { ...opts, env: { ...env(), ...opts.env } });
     },
   };
-  beforeAll(async () => {
-    h.server = await NatsServer.start();
-  });
-  afterEach(async () => {
-    for (const p of live) p.kill('SIGKILL');
-    await Promise.all(h.managers.splice(0).map((m) => m.shutdown()));
-    await Promise.all(h.queues.splice(0).map((q) => q.close()));
-    h.prefix = `cli${process.pid % 1000}t${++counter}`;
-  });
-  afterAll(async () => {
-    await h.server?.stop();
-    rmSync(scratch, { recursive: true, force: true });
-  });
-  h.prefix = `cli${process.pid % 1000}t${++counter}`;
-  return h;
 }
 
-/** Wait until a job reaches one of `states`, by polling its record. */
-export async function waitForState(q: JobQueue, id: string, states: string[], timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const j = await q.get(id);
-    if (j && states.includes(j.state)) return j;
-    if (Date.now() > deadline)
-      throw new Error(`job ${id} did not reach ${states.join('|')}: ${JSON.stringify(j)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitForJobState as waitForState };

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
-import { encodeJson, JobQueue, Names, type Job, type Statistics } from '@rfw/core';
+import { encodeJson, JobQueue, Names, type Job, type Statistics } from '@rfw/core/internal';
 import { waitFor } from '@rfw/testkit';
-import { defineWorker, liveNodes, NonRetryableError, openNodesBucket } from '@rfw/worker';
+import { defineWorker, liveNodes, NonRetryableError, openNodesBucket } from '@rfw/worker/internal';
 import { useHarness, waitForState } from './helpers.js';
 
 // Generous timeouts: each test runs the CLI several times, and the machine is shared.
@@ -202,7 +202,7 @@ describe('integration: rfw jobs, dlq, stats, pause and nodes', { timeout: 180_00
       prefix: h.prefix,
       provision: { eventsMaxAgeMs: 3_600_000, maxQueuedJobs: 1000 },
     });
-    h.queues.push(q);
+    h.defer(() => q.close());
     const r = await h.cli(['stats']);
     expect(r.code, r.stderr).toBe(0);
     const jsm = await jetstreamManager(q.ctx.nc);

@@ -13,8 +13,8 @@ import {
   nodesBucketOptions,
   type Logger,
   type NodeHeartbeat,
-} from '@rfw/core';
-import { RUNTIME_VERSION } from '@rfw/worker';
+} from '@rfw/core/internal';
+import { RUNTIME_VERSION } from '@rfw/worker/internal';
 import { openCoordinationBucket, validateMs, validateNodeId } from './lease.js';
 
 export interface HeartbeatOptions {

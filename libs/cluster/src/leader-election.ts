@@ -20,7 +20,8 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { Names, createLogger, encodeJson, isCasConflict, type Logger } from '@rfw/core';
+import { Names, createLogger, encodeJson, isCasConflict, type Logger } from '@rfw/core/internal';
+import { IllegalStateError } from '@rfw/core';
 import {
   monotonicNow as now,
   openCoordinationBucket,
@@ -41,6 +42,7 @@ export interface LeaderChange {
   token?: number;
 }
 
+/** Options of `LeaderElection.create()`. */
 export interface LeaderElectionOptions {
   connection: NatsConnection;
   /** Names prefix of the installation. @default 'rfw' */
@@ -59,8 +61,17 @@ export interface LeaderElectionOptions {
   logger?: Logger;
 }
 
+/**
+ * States of a `LeaderElection`: `start()` moves created -> running, `stop()`
+ * running -> stopping -> stopped.
+ */
 export type ElectionState = 'created' | 'running' | 'stopping' | 'stopped';
 
+/**
+ * One leader per role across the cluster, on a NATS KV lease renewed by
+ * compare-and-set on its revision; the revision is the fencing token. Create
+ * with `LeaderElection.create()`, then `start()`; `stop()` resigns.
+ */
 export class LeaderElection implements AsyncDisposable {
   readonly role: string;
   readonly nodeId: string;
@@ -179,7 +190,7 @@ export class LeaderElection implements AsyncDisposable {
   /** Start competing. Resolves after the first attempt, so `isLeader` is meaningful at once. */
   async start(): Promise<void> {
     if (this.#state !== 'created')
-      throw new Error(`LeaderElection: cannot start in ${this.#state}`);
+      throw new IllegalStateError('LeaderElection', 'start()', this.#state);
     this.#state = 'running';
     const watch = await this.kv.watch({ key: this.role, include: 'updates' as never });
     this.#watch = watch;

@@ -6,9 +6,10 @@
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { Names, createLogger, type Logger } from '@rfw/core';
+import { Names, createLogger, type Logger } from '@rfw/core/internal';
 import { monotonicNow as now, openCoordinationBucket, parseLease, validateMs } from './lease.js';
 
+/** A change of the holder of a role's lease, as seen by a `LeaderWatch`. */
 export interface LeadershipChange {
   role: string;
   /** The new holder, or `undefined` while the role has no live leader. */
@@ -24,6 +25,7 @@ interface Seen {
   expired: boolean;
 }
 
+/** Options of a `LeaderWatch`. */
 export interface LeaderWatchOptions {
   connection: NatsConnection;
   /** @default 'rfw' */
@@ -34,6 +36,10 @@ export interface LeaderWatchOptions {
   logger?: Logger;
 }
 
+/**
+ * Follows who leads each role without competing for it (for dashboards and
+ * routing).
+ */
 export class LeaderWatch implements AsyncDisposable {
   readonly #roles = new Map<string, Seen>();
   readonly #log: Logger;

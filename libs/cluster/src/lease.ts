@@ -5,7 +5,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { ConfigError, Names, decodeJson, ensureBucket } from '@rfw/core';
+import { ConfigError, Names, decodeJson, ensureBucket } from '@rfw/core/internal';
 
 /** Value of `<prefix>_leader.<role>`, rewritten by its holder on every renewal. */
 export interface LeaseRecord {

@@ -16,17 +16,19 @@ import {
   nodesBucketOptions,
   type Logger,
   type NodeHeartbeat,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import { EventChannel } from './event-channel.js';
 import { openCoordinationBucket, validateMs } from './lease.js';
 
 /** How a node left: it deleted its heartbeat (clean shutdown), or its heartbeat went stale (crash, partition). */
 export type LeaveReason = 'shutdown' | 'timeout';
 
+/** What `Membership` reports: a node joined, or left (with the reason). */
 export type MembershipEvent =
   | { type: 'node-joined'; node: NodeHeartbeat }
   | { type: 'node-left'; node: NodeHeartbeat; reason: LeaveReason };
 
+/** Options of a `Membership`. */
 export interface MembershipOptions {
   connection: NatsConnection;
   /** @default 'rfw' */
@@ -64,6 +66,10 @@ export function isLive(hb: NodeHeartbeat, now = Date.now()): boolean {
   return now - hb.at <= MISSED_HEARTBEATS * hb.heartbeatIntervalMs;
 }
 
+/**
+ * The live nodes of the cluster, from their heartbeats in the nodes bucket:
+ * emits `node-joined` and `node-left` (missed heartbeats or a clean leave).
+ */
 export class Membership implements AsyncDisposable {
   readonly #known = new Map<string, Known>();
   readonly #events = new EventChannel<MembershipEvent>();

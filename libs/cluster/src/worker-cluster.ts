@@ -15,7 +15,8 @@ import {
   type Logger,
   type NodeHeartbeat,
   type ProvisionOptions,
-} from '@rfw/core';
+} from '@rfw/core/internal';
+import { IllegalStateError } from '@rfw/core';
 import { WorkerManager, type Worker, type WorkerManagerOptions } from '@rfw/worker';
 import { EventChannel } from './event-channel.js';
 import { Heartbeat } from './heartbeat.js';
@@ -39,6 +40,7 @@ export type ClusterEvent =
 /** Builds a role's worker; called once by `join()`. */
 export type WorkerFactory = () => Worker | Promise<Worker>;
 
+/** Options of `WorkerCluster.create()`. */
 export interface WorkerClusterOptions {
   /** This node's id, unique in the cluster (letters, digits, `-`, `_`); also the WorkerManager's workerId. */
   nodeId: string;
@@ -70,8 +72,17 @@ export interface WorkerClusterOptions {
 /** The seed's cluster-wide leader role, competed for by default. */
 export const DEFAULT_ROLE = 'cluster';
 
+/**
+ * States of a `WorkerCluster`: `join()` moves created -> joining -> joined,
+ * `leave()` joined -> leaving -> left; a failed join ends in `failed`.
+ */
 export type ClusterState = 'created' | 'joining' | 'joined' | 'leaving' | 'left' | 'failed';
 
+/**
+ * The seed's cluster API: register worker types, `join()` to run them and
+ * announce this node, `leave()` to drain and go; `events()` yields
+ * `node-joined`, `node-left` and `leadership-changed`.
+ */
 export class WorkerCluster implements AsyncDisposable {
   readonly nodeId: string;
   readonly heartbeatIntervalMs: number;
@@ -145,7 +156,8 @@ export class WorkerCluster implements AsyncDisposable {
    * iterators opened before (existing members come as `node-joined`).
    */
   async join(): Promise<void> {
-    if (this.#state !== 'created') throw new Error(`join() in state ${this.#state}`);
+    if (this.#state !== 'created')
+      throw new IllegalStateError('WorkerCluster', 'join()', this.#state);
     this.#transition('joining');
     const replicas = this.opts.provision?.replicas ?? 1;
     const prefix = this.opts.prefix;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { NatsServer, spawnService, waitFor } from '@rfw/testkit';
-import { JobQueue, decodeJson, type JobEvent } from '@rfw/core';
+import { JobQueue, decodeJson, type JobEvent } from '@rfw/core/internal';
 
 const shareWorker = fileURLToPath(new URL('./fixtures/share-worker.ts', import.meta.url));
 const JOBS = 2000;

@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { NatsServer, spawnService, waitFor, type ServiceProcess } from '@rfw/testkit';
-import { encodeJson, decodeJson } from '@rfw/core';
+import { encodeJson, decodeJson } from '@rfw/core/internal';
 import { LeaderElection, type LeaderChange } from '@rfw/cluster';
 
 const candidate = fileURLToPath(new URL('./fixtures/candidate.ts', import.meta.url));

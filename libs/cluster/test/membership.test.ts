@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { NatsServer, spawnService, waitFor, type ServiceProcess } from '@rfw/testkit';
-import { Heartbeat, Membership, WorkerCluster, type ClusterEvent } from '@rfw/cluster';
+import { Heartbeat, Membership, WorkerCluster, type ClusterEvent } from '@rfw/cluster/internal';
 import { defineWorker } from '@rfw/worker';
 
 const node = fileURLToPath(new URL('./fixtures/cluster-node.ts', import.meta.url));

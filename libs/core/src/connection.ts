@@ -17,6 +17,7 @@ export function defaultServers(): string[] {
     : ['nats://127.0.0.1:4222'];
 }
 
+/** How to reach NATS. */
 export interface ConnectOptions {
   /** NATS servers. @default `NATS_URL` or `nats://127.0.0.1:4222` */
   servers?: string | string[];

@@ -8,6 +8,7 @@ import { JobValidationError } from './errors.js';
 import { validateType } from './schedule-options.js';
 import { Hdr } from './wire.js';
 
+/** A job in the dead-letter queue, with why it got there. */
 export interface DeadLetter {
   id: string;
   type: string;
@@ -25,6 +26,7 @@ export interface DeadLetter {
   at: number;
 }
 
+/** One page of dead letters, oldest first. */
 export interface DeadLetterPage {
   deadLetters: DeadLetter[];
   nextCursor?: string;

@@ -3,7 +3,9 @@
  * carries the offending field or id.
  */
 
+/** Options every error of this project accepts. */
 export interface ErrorOptions {
+  /** The error that led to this one. */
   cause?: unknown;
 }
 
@@ -38,8 +40,12 @@ export class PayloadTooLargeError extends RfwError {
   }
 }
 
+/** No job record has this id (it never existed, or it was purged). */
 export class JobNotFoundError extends RfwError {
-  constructor(readonly jobId: string) {
+  constructor(
+    /** The id that was looked up. */
+    readonly jobId: string,
+  ) {
     super(`job not found: ${jobId}`);
   }
 }
@@ -109,5 +115,23 @@ export class UnsupportedServerError extends RfwError {
     super(
       `nats-server ${version} at ${server} is not supported: rustfs-workers needs nats-server ${minimum} or newer`,
     );
+  }
+}
+
+/**
+ * A lifecycle method was called in a state that does not allow it, e.g.
+ * `start()` twice, `register()` after `start()`, `join()` after `leave()`.
+ * A programming error: fix the call order rather than retrying.
+ */
+export class IllegalStateError extends RfwError {
+  constructor(
+    /** The object whose lifecycle was violated, e.g. `WorkerManager`. */
+    readonly component: string,
+    /** The call or transition that was refused, e.g. `start()` or `running -> created`. */
+    readonly operation: string,
+    /** The state the object was in. */
+    readonly state: string,
+  ) {
+    super(`${component}: ${operation} is not allowed in state ${state}`);
   }
 }

@@ -16,6 +16,7 @@ import { newRecord } from './records.js';
 import { validatePriority, validateType } from './schedule-options.js';
 import { decodeJobMessage, decodeJson, Hdr, type JobEvent } from './wire.js';
 
+/** Which jobs `JobQueue.list()` returns. */
 export interface JobFilter {
   /** Only jobs in this state; `failed` is an alias of `dead`. */
   status?: JobState | 'failed';
@@ -27,6 +28,7 @@ export interface JobFilter {
   cursor?: string;
 }
 
+/** One page of `JobQueue.list()`. */
 export interface JobPage {
   jobs: Job[];
   /** Pass back as `cursor` for the next page; absent on the last page. */
@@ -54,6 +56,10 @@ export interface QueueStats {
   dlq: number;
 }
 
+/**
+ * What `JobQueue.statistics()` returns: counts per state and queue depth per
+ * type and priority.
+ */
 export interface Statistics {
   total: QueueStats;
   byType: Record<string, { total: QueueStats; byPriority: Partial<Record<Priority, QueueStats>> }>;

@@ -51,6 +51,7 @@ import { pausedKey, type PauseRecord } from './cluster-wire.js';
 import { validateType } from './schedule-options.js';
 import { bucketKeys } from './kv-keys.js';
 
+/** Options of `JobQueue.connect()`. */
 export interface JobQueueOptions extends ConnectOptions {
   /** Use this connection instead of opening one; `close()` then leaves it open. */
   connection?: NatsConnection;
@@ -73,6 +74,11 @@ export type ScheduleResult = { ok: true; id: string } | { ok: false; error: Erro
 /** Room kept for headers and subject when checking against `max_payload`. */
 const HEADER_ALLOWANCE = 512;
 
+/**
+ * The producer and admin client: schedules jobs durably, reads their records,
+ * lists, cancels and retries them, and reports statistics. Create with
+ * `JobQueue.connect()`; `close()` when done.
+ */
 export class JobQueue implements AsyncDisposable {
   #closing?: Promise<void>;
 

@@ -10,6 +10,7 @@ export const Priority = {
   Normal: 'normal',
   Low: 'low',
 } as const;
+/** A job priority: `critical`, `high`, `normal` or `low`. */
 export type Priority = (typeof Priority)[keyof typeof Priority];
 /** All priorities in dispatch order, highest first. */
 export const PRIORITIES: readonly Priority[] = ['critical', 'high', 'normal', 'low'];
@@ -24,8 +25,11 @@ export const JobState = {
   Dead: 'dead',
   Cancelled: 'cancelled',
 } as const;
+/** A job's lifecycle state. */
 export type JobState = (typeof JobState)[keyof typeof JobState];
+/** Every job state. */
 export const JOB_STATES: readonly JobState[] = Object.values(JobState);
+/** The states a job never leaves: `succeeded`, `dead` and `cancelled`. */
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'dead', 'cancelled']);
 
 /** One recorded transition of a job. */
@@ -92,6 +96,7 @@ export const LIMITS = {
   maxHistory: 50,
 } as const;
 
+/** Defaults of `schedule()` options and worker settings. */
 export const DEFAULTS = {
   maxRetries: 3,
   timeoutMs: 300_000,

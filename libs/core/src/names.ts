@@ -43,6 +43,13 @@ export class Names {
   get controlBucket(): string {
     return `${this.prefix}_control`;
   }
+  /**
+   * KV bucket: storage node id -> metrics snapshot, written by the metrics
+   * worker and read by the monitor.
+   */
+  get storageMetricsBucket(): string {
+    return `${this.prefix}_storage_metrics`;
+  }
 
   /** `<prefix>.jobs.<type>.<priority>`; wildcards allowed for filters. */
   jobSubject(type: string, priority: Priority | '*'): string {

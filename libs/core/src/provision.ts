@@ -20,6 +20,7 @@ import { ProvisioningDriftError } from './errors.js';
 import type { Names } from './names.js';
 import { PRIORITIES } from './job.js';
 
+/** Settings of the streams and buckets, applied idempotently on connect. */
 export interface ProvisionOptions {
   /** Stream and bucket replicas (3 in a cluster). @default 1 */
   replicas?: number;

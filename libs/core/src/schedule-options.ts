@@ -5,6 +5,7 @@
 import { JobValidationError } from './errors.js';
 import { DEFAULTS, LIMITS, PRIORITIES, type JobBackoff, type Priority } from './job.js';
 
+/** Options of `JobQueue.schedule()`; every field is optional. */
 export interface ScheduleOptions {
   /** @default 'normal' */
   priority?: Priority;

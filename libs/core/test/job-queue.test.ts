@@ -12,7 +12,7 @@ import {
   ProvisioningDriftError,
   ensureStream,
   Names,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import { jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 
 describe('job_processing: JobQueue against a real nats-server', () => {

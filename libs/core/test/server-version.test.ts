@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServer, resolveNatsServer, type ResolvedServer } from '@rfw/testkit';
-import { JobQueue, MIN_SERVER_VERSION, UnsupportedServerError, connectNats } from '@rfw/core';
+import { JobQueue, MIN_SERVER_VERSION, UnsupportedServerError } from '@rfw/core';
+import { connectNats } from '@rfw/core/internal';
 
 describe('connect: nats-server versions', () => {
   let old: ResolvedServer;

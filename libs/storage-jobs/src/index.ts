@@ -17,3 +17,11 @@ export {
   MetricsPayload,
 } from './payloads.js';
 export { notifyIndexer } from './index-change.js';
+export {
+  SearchRequest,
+  UsageRequest,
+  DEFAULT_SEARCH_LIMIT,
+  MAX_SEARCH_LIMIT,
+  tokenize,
+} from './search-api.js';
+export type { ApiError, ApiErrorReply } from './search-api.js';

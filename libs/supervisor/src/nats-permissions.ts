@@ -31,8 +31,8 @@ export interface RoleSpec {
   admin: boolean;
   /** Releases delayed jobs and fires cron: consumes the delayed stream, holds leases. */
   scheduler: boolean;
-  /** Extra KV buckets (full names without prefix) it reads and writes. */
-  buckets: string[];
+  /** Extra KV buckets it reads and writes, by their `Names` getter. */
+  buckets: Array<'storageMetricsBucket'>;
   /** Who it is, for the config's comments. */
   about: string;
 }
@@ -73,7 +73,7 @@ export const ROLES: readonly RoleSpec[] = [
   role('worker-metrics', 'services/worker-metrics', {
     consumes: ['metrics'],
     // The latest storage readings, for the monitor's storage view.
-    buckets: ['storage_metrics'],
+    buckets: ['storageMetricsBucket'],
   }),
   role('scheduler', 'services/scheduler', { produces: '*', scheduler: true, serves: ['submit'] }),
   role('monitor', 'services/monitor (admin API and dashboard)', { produces: '*', admin: true }),
@@ -99,7 +99,7 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
 
   // Every component provisions idempotently on connect (info, then create or
   // update when missing or drifted) the installation's own streams and buckets only.
-  for (const s of [...streams, ...kvStreams, ...spec.buckets.map((b) => `KV_${p}_${b}`)]) {
+  for (const s of [...streams, ...kvStreams, ...spec.buckets.map((b) => `KV_${n[b]}`)]) {
     pub.add(`${api}.STREAM.INFO.${s}`);
     pub.add(`${api}.STREAM.CREATE.${s}`);
     pub.add(`${api}.STREAM.UPDATE.${s}`);
@@ -119,7 +119,7 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
   kv(n.jobsBucket);
   kv(n.controlBucket);
   kv(n.nodesBucket);
-  for (const b of spec.buckets) kv(`${p}_${b}`);
+  for (const b of spec.buckets) kv(n[b]);
 
   // Pull consumers: one durable per (type, priority), pinned to its filter subject.
   for (const type of spec.consumes) {
@@ -198,8 +198,8 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
     // Request/reply APIs of the services (search, usage, ...).
     pub.add(`${p}.api.>`);
     // The storage readings the metrics worker keeps.
-    pub.add(`${api}.STREAM.INFO.KV_${p}_storage_metrics`);
-    kv(`${p}_storage_metrics`);
+    pub.add(`${api}.STREAM.INFO.KV_${n.storageMetricsBucket}`);
+    kv(n.storageMetricsBucket);
   }
 
   for (const name of spec.serves) sub.add(n.apiSubject(name));

@@ -11,7 +11,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { RfwError, connectNats } from '@rfw/core';
+import { RfwError, connectNats } from '@rfw/core/internal';
+import { IllegalStateError } from '@rfw/core';
 import type { SupervisorConfig } from './config.js';
 import { prepareDemoStore, scheduleDemoJobs, demoSchedules, type DemoStore } from './demo.js';
 import { EmbeddedNats, PortInUseError, locateNatsServer, parseNatsLine } from './embedded-nats.js';
@@ -111,7 +112,8 @@ export class Supervisor {
    * `AlreadyRunningError`, `ConfigError`.
    */
   async start(): Promise<void> {
-    if (this.#state !== 'created') throw new Error(`Supervisor: start() in state ${this.#state}`);
+    if (this.#state !== 'created')
+      throw new IllegalStateError('Supervisor', 'start()', this.#state);
     this.#state = 'starting';
     const cfg = this.config;
     mkdirSync(cfg.dataDir, { recursive: true });

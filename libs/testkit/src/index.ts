@@ -1,5 +1,8 @@
 /**
- * @rfw/testkit: real nats-server processes for tests.
+ * @rfw/testkit: real nats-server processes for tests, and `JobFixture`, the
+ * job-test fixture (server + queue + worker managers) with `waitForJobState`.
+ * It runs the nats-server that `resolveNatsServer()` finds: `NATS_SERVER_BIN`,
+ * `NATS_SERVER_VERSION`, a 2.10+ on `PATH`, the cache, or Debian's build fetched with apt.
  *
  * @example
  * ```ts
@@ -38,3 +41,5 @@ export { freePorts } from './ports.js';
 export { waitFor } from './wait-for.js';
 export { spawnService } from './spawn-service.js';
 export type { ServiceProcess, SpawnServiceOptions } from './spawn-service.js';
+export { JobFixture, useJobFixture, waitForJobState } from './job-fixture.js';
+export type { JobFixtureOptions, TestHooks } from './job-fixture.js';

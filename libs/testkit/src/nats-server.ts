@@ -13,6 +13,7 @@ import { connect } from '@nats-io/transport-node';
 import { freePorts } from './ports.js';
 import { parseVersion, resolveNatsServer, type ResolvedServer } from './server-binary.js';
 
+/** What to do when no nats-server 2.10+ can be found or fetched (part of the error message). */
 export const INSTALL_HINT =
   'No nats-server 2.10 or newer was found or fetched. Install one (`apt-get install -y nats-server` on ' +
   'Debian 13+, `brew install nats-server` on macOS, or the `nats:2.10` container image) or set NATS_SERVER_BIN.';
@@ -47,6 +48,7 @@ process.once('exit', () => {
   for (const s of live) s.killSync();
 });
 
+/** Options of `NatsServer.start()` (and of each member of `NatsCluster.start()`). */
 export interface NatsServerOptions {
   /** Enable JetStream. @default true */
   jetstream?: boolean;
@@ -62,9 +64,15 @@ export interface NatsServerOptions {
   bin?: string;
 }
 
+/**
+ * One real nats-server process on a free loopback port with its own temporary
+ * store directory: start, SIGKILL (`kill()`), restart on the same port and
+ * store, and `stop()` (which also removes the directory).
+ */
 export class NatsServer {
   #proc?: ChildProcess;
   #exited?: Promise<void>;
+  /** The config file the server runs with. */
   readonly configFile: string;
   /** Everything the server logged, for debugging a failed test. */
   log = '';
@@ -78,17 +86,21 @@ export class NatsServer {
     this.configFile = join(dir, 'server.conf');
   }
 
+  /** The client URL, `nats://127.0.0.1:<port>`. */
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
+  /** The JetStream store directory (kept across `kill()` and `restart()`). */
   get storeDir(): string {
     return join(this.dir, 'store');
   }
+  /** Whether the process is alive. */
   get running(): boolean {
     return (
       this.#proc !== undefined && this.#proc.exitCode === null && this.#proc.signalCode === null
     );
   }
+  /** The process id, while it runs. */
   get pid(): number | undefined {
     return this.#proc?.pid;
   }
@@ -190,6 +202,7 @@ export class NatsServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** SIGKILL and remove the directory synchronously (process exit handlers). */
   killSync(): void {
     try {
       this.#proc?.kill('SIGKILL');
@@ -204,10 +217,12 @@ export class NatsServer {
 export class NatsCluster {
   private constructor(readonly servers: NatsServer[]) {}
 
+  /** The members' client URLs. */
   get urls(): string[] {
     return this.servers.map((s) => s.url);
   }
 
+  /** Start `size` members on fresh ports and wait for a JetStream meta leader. */
   static async start(size = 3, opts: Omit<NatsServerOptions, 'name'> = {}): Promise<NatsCluster> {
     const ports = await freePorts(size * 2);
     const clientPorts = ports.slice(0, size);
@@ -252,6 +267,7 @@ export class NatsCluster {
     }
   }
 
+  /** Stop every member and remove their directories. */
   async stop(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.stop()));
   }

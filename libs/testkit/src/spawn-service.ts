@@ -5,12 +5,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+/** Options of {@link spawnService}. */
 export interface SpawnServiceOptions {
+  /** Added to the environment (undefined removes a variable). */
   env?: Record<string, string | undefined>;
+  /** Arguments after the entry point. */
   args?: string[];
   cwd?: string;
+  /**
+   * Node options before the entry point. The default runs TypeScript sources
+   * of this repository; pass `[]` to run compiled JavaScript.
+   * @default ['--conditions=source', '--import', 'tsx']
+   */
+  execArgv?: string[];
 }
 
+/** A service started by `spawnService`, with its output lines. */
 export interface ServiceProcess {
   readonly proc: ChildProcess;
   /** Lines printed so far (stdout and stderr). */
@@ -27,10 +37,14 @@ process.once('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
+/**
+ * Run `entry` as a child process (killed when the test process exits); its
+ * stdout and stderr are read line by line.
+ */
 export function spawnService(entry: string, opts: SpawnServiceOptions = {}): ServiceProcess {
   const proc = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', entry, ...(opts.args ?? [])],
+    [...(opts.execArgv ?? ['--conditions=source', '--import', 'tsx']), entry, ...(opts.args ?? [])],
     {
       cwd: opts.cwd,
       env: { ...process.env, VITEST: undefined, ...opts.env },

@@ -7,7 +7,7 @@
  * leaves the message unacked; its replay finds the record terminal and
  * publishes the same event id again before acking (see `republishOutcome`).
  */
-import { addTransition, republishOutcome } from '@rfw/core';
+import { addTransition, republishOutcome } from '@rfw/core/internal';
 import type { Attempt } from './attempt.js';
 import { backoffDelay } from './backoff.js';
 import { deadLetter } from './dead-letter.js';

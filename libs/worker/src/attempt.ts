@@ -13,7 +13,7 @@ import {
   type JobEvent,
   type JobState,
   type Logger,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import type { RunnerDeps, TypeSpec } from './job-runner.js';
 
 /** What a compare-and-set write of the record found. */

@@ -17,7 +17,7 @@ import {
   readable,
   republishOutcome,
   type Job,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import type { RunnerDeps } from './job-runner.js';
 
 export interface DeadLetterInput {

@@ -1,5 +1,11 @@
 /**
- * @rfw/worker: the worker runtime.
+ * @rfw/worker: the worker runtime. Define a worker type with `defineWorker`,
+ * run it with a `WorkerManager` (or a whole service with `runWorkerService`),
+ * and steer a job from its handler with `NonRetryableError`,
+ * `RetryAfterError` and `DeferError`.
+ *
+ * What other packages of this repository need beyond this lives in
+ * `@rfw/worker/internal`, which has no semver promise.
  *
  * @example
  * ```ts
@@ -19,12 +25,7 @@
  */
 export { WorkerManager } from './worker-manager.js';
 export type { ManagerState, ManagerSnapshot } from './worker-manager.js';
-export { compileWorkerOptions } from './worker-options.js';
-export type {
-  WorkerManagerOptions,
-  CompiledWorkerOptions,
-  BreakerOptions,
-} from './worker-options.js';
+export type { WorkerManagerOptions, BreakerOptions } from './worker-options.js';
 export {
   JobResult,
   defineWorker,
@@ -35,12 +36,7 @@ export {
 } from './worker.js';
 export type { Worker, WorkerTypeOptions, PayloadSchema } from './worker.js';
 export type { WorkerContext, ProgressUpdate } from './worker-context.js';
-export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { AbortReason } from './abort-reasons.js';
-export { WorkerMetrics } from './metrics.js';
-export { liveNodes, openNodesBucket, RUNTIME_VERSION } from './presence.js';
-export { runWorkerService } from './service.js';
+export { runWorkerService, WorkerEnv, parseEnv } from './service.js';
 export type { WorkerServiceOptions } from './service.js';
-export { WorkerEnv, parseEnv } from './service.js';
-export { sweepUnroutable, UNROUTABLE_TYPE } from './unroutable.js';

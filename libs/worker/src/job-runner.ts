@@ -15,7 +15,7 @@ import {
   type Job,
   type JobEnvelope,
   type Logger,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import { AbortReason, JobAbort } from './abort-reasons.js';
 import { Attempt } from './attempt.js';
 import {

@@ -11,7 +11,7 @@ import {
   encodeJson,
   type CoreContext,
   type NodeHeartbeat,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import type { KV } from '@nats-io/kv';
 
 export const RUNTIME_VERSION = '0.1.0';

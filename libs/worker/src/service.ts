@@ -3,7 +3,12 @@
  * variables, `/healthz` `/readyz` `/metrics`, and SIGTERM/SIGINT draining.
  */
 import { z } from 'zod';
-import { ConfigError, createLogger, startHttpEndpoints, type HttpEndpoints } from '@rfw/core';
+import {
+  ConfigError,
+  createLogger,
+  startHttpEndpoints,
+  type HttpEndpoints,
+} from '@rfw/core/internal';
 import type { Worker } from './worker.js';
 import { WorkerManager } from './worker-manager.js';
 import type { WorkerManagerOptions } from './worker-options.js';
@@ -25,6 +30,10 @@ export const WorkerEnv = z.object({
   HTTP_HOST: z.string().default('127.0.0.1'),
 });
 
+/**
+ * Validate the environment against `schema`. @throws ConfigError naming the
+ * first bad variable
+ */
 export function parseEnv<T extends z.ZodType>(
   schema: T,
   env: NodeJS.ProcessEnv = process.env,
@@ -55,6 +64,7 @@ function isTransientStartError(err: unknown): boolean {
   );
 }
 
+/** Options of `runWorkerService()`. */
 export interface WorkerServiceOptions {
   /** Service name for logs. */
   service: string;

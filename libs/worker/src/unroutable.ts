@@ -5,7 +5,7 @@
  * and dead-letters what it finds, so nothing sits in the stream forever.
  */
 import type { JsMsg, StoredMsg } from '@nats-io/jetstream';
-import { LIMITS, jobIdOf } from '@rfw/core';
+import { LIMITS, jobIdOf } from '@rfw/core/internal';
 import { deadLetter } from './dead-letter.js';
 import type { RunnerDeps } from './job-runner.js';
 

@@ -1,6 +1,7 @@
 /** What a handler receives beside its job. */
 import type { Job, Logger } from '@rfw/core';
 
+/** A progress report of a running job. */
 export interface ProgressUpdate {
   /** Units done so far (objects, bytes...). */
   done: number;
@@ -9,6 +10,10 @@ export interface ProgressUpdate {
   message?: string;
 }
 
+/**
+ * What a handler receives beside its payload: the job, its attempt, an
+ * `AbortSignal`, a logger, metrics, progress and circuit breakers.
+ */
 export interface WorkerContext<P = unknown> {
   /** The job, as recorded when this attempt started. */
   readonly job: Job<P>;

@@ -22,7 +22,8 @@ import {
   validateType,
   type CoreContext,
   type Logger,
-} from '@rfw/core';
+} from '@rfw/core/internal';
+import { IllegalStateError } from '@rfw/core';
 import { AbortReason } from './abort-reasons.js';
 import { Breakers } from './breakers.js';
 import { TypeDispatcher, type SlotPool } from './dispatcher.js';
@@ -39,6 +40,10 @@ import {
   type WorkerManagerOptions,
 } from './worker-options.js';
 
+/**
+ * States of a `WorkerManager`: created -> running -> draining -> stopped, or
+ * failed.
+ */
 export type ManagerState = 'created' | 'running' | 'draining' | 'stopped' | 'failed';
 
 const TRANSITIONS: Record<ManagerState, ManagerState[]> = {
@@ -49,6 +54,7 @@ const TRANSITIONS: Record<ManagerState, ManagerState[]> = {
   failed: ['stopped'],
 };
 
+/** What a `WorkerManager` is doing now (for health endpoints and tests). */
 export interface ManagerSnapshot {
   workerId: string;
   state: ManagerState;
@@ -57,6 +63,12 @@ export interface ManagerSnapshot {
   types: Array<{ type: string; running: number; buffered: number; held: string[] }>;
 }
 
+/**
+ * Runs registered worker types in this process: pulls their jobs by priority,
+ * runs them with timeouts, retries and breakers, records every transition, and
+ * drains on `shutdown()`. Create with `WorkerManager.create()`, `register()`
+ * the types, then `start()`.
+ */
 export class WorkerManager implements AsyncDisposable {
   readonly opts: CompiledWorkerOptions;
   readonly metrics: WorkerMetrics;
@@ -117,7 +129,7 @@ export class WorkerManager implements AsyncDisposable {
 
   private transition(to: ManagerState): void {
     if (!TRANSITIONS[this.#state].includes(to)) {
-      throw new Error(`WorkerManager: illegal transition ${this.#state} -> ${to}`);
+      throw new IllegalStateError('WorkerManager', `transition to ${to}`, this.#state);
     }
     this.log.info({ from: this.#state, to }, 'worker manager state');
     this.#state = to;
@@ -125,7 +137,8 @@ export class WorkerManager implements AsyncDisposable {
 
   /** Register workers (before `start()`). One worker per type. */
   register(...workers: Worker[]): this {
-    if (this.#state !== 'created') throw new Error('register() must be called before start()');
+    if (this.#state !== 'created')
+      throw new IllegalStateError('WorkerManager', 'register()', this.#state);
     for (const w of workers) {
       validateType(w.workerType);
       if (this.#workers.has(w.workerType))

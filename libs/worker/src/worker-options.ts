@@ -9,11 +9,12 @@ import {
   type Logger,
   type Priority,
   type ProvisionOptions,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { hostname } from 'node:os';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 
+/** Options of `WorkerManager.create()`; every field is optional. */
 export interface WorkerManagerOptions extends ConnectOptions {
   /** Unique id of this instance. @default `<hostname>-<pid>` */
   workerId?: string;
@@ -61,6 +62,7 @@ export interface WorkerManagerOptions extends ConnectOptions {
   logger?: Logger;
 }
 
+/** Settings of the circuit breakers behind `ctx.guard()`. */
 export interface BreakerOptions {
   /** Error percentage within the rolling window that opens the breaker. @default 50 */
   errorThresholdPercentage: number;

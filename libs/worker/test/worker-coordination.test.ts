@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { spawnService, waitFor, type ServiceProcess } from '@rfw/testkit';
-import { decodeJson } from '@rfw/core';
+import { decodeJson } from '@rfw/core/internal';
 import { DeferError, defineWorker, JobResult, type Worker } from '@rfw/worker';
 import { useHarness, waitForState } from './helpers.js';
 

@@ -17,7 +17,7 @@
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { decodeJson, encodeJson, isCasConflict, type Logger } from '@rfw/core';
+import { decodeJson, encodeJson, isCasConflict, type Logger } from '@rfw/core/internal';
 import { bucketKeys } from './bucket-keys.js';
 import { enabledKinds, evaluateRules, type AlertCondition, type RuleInput } from './alert-rules.js';
 import type { ClusterSnapshot } from './cluster-view.js';

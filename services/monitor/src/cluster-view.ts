@@ -13,7 +13,7 @@ import {
   type NodeHeartbeat,
   type QueueStats,
   type Statistics,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import { bucketKeys } from './bucket-keys.js';
 
 /** A node's heartbeat and what the monitor makes of it. */

@@ -8,7 +8,7 @@
  * listeners (the dashboard's event stream, the Prometheus counters).
  */
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import type { CoreContext, JobEvent, Logger } from '@rfw/core';
+import type { CoreContext, JobEvent, Logger } from '@rfw/core/internal';
 import { RollingCounts } from './rolling-counts.js';
 
 /** A job that reported progress: a sweep (healing, indexing, cleanup...) or any long job. */

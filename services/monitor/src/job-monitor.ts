@@ -30,8 +30,9 @@ import {
   type CoreContext,
   type Logger,
   type Priority,
-} from '@rfw/core';
-import { openNodesBucket } from '@rfw/worker';
+} from '@rfw/core/internal';
+import { IllegalStateError } from '@rfw/core';
+import { openNodesBucket } from '@rfw/worker/internal';
 import { AlertManager, type AlertRecord } from './alerts.js';
 import { ClusterMetrics } from './cluster-metrics.js';
 import {
@@ -155,7 +156,7 @@ export class JobMonitor implements AsyncDisposable {
 
   #transition(to: MonitorState): void {
     if (!TRANSITIONS[this.#state].includes(to))
-      throw new Error(`JobMonitor: illegal transition ${this.#state} -> ${to}`);
+      throw new IllegalStateError('JobMonitor', `transition to ${to}`, this.#state);
     this.log.info({ from: this.#state, to }, 'monitor state');
     this.#state = to;
   }

@@ -3,7 +3,7 @@
  * development, `node --conditions=source --import tsx services/monitor/src/main.ts`).
  * Configuration comes from the environment; see `docs/monitor.md`.
  */
-import { createLogger } from '@rfw/core';
+import { createLogger } from '@rfw/core/internal';
 import { runMonitorService } from './service.js';
 
 const log = createLogger('monitor');

@@ -5,7 +5,12 @@
  */
 import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ConfigError, type ConnectOptions, type Logger, type ProvisionOptions } from '@rfw/core';
+import {
+  ConfigError,
+  type ConnectOptions,
+  type Logger,
+  type ProvisionOptions,
+} from '@rfw/core/internal';
 
 /** The alert rules of the seed's `configureAlerts()`; a rule left unset is off. */
 export interface AlertOptions {

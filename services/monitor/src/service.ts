@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { LeaderElection } from '@rfw/cluster';
-import { ConfigError, connectNats, createLogger, type Logger } from '@rfw/core';
+import { ConfigError, connectNats, createLogger, type Logger } from '@rfw/core/internal';
 import { startAdminApi, type AdminApi } from './admin-api.js';
 import { checkExposure } from './auth.js';
 import { JobMonitor } from './job-monitor.js';

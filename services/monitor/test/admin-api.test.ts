@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Kvm } from '@nats-io/kv';
-import { ConfigError, encodeJson } from '@rfw/core';
+import { ConfigError, encodeJson } from '@rfw/core/internal';
 import { waitFor } from '@rfw/testkit';
 import { NonRetryableError, defineWorker } from '@rfw/worker';
 import { startAdminApi, type AdminApi } from '../src/index.js';

@@ -4,9 +4,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { LeaderElection } from '@rfw/cluster';
-import { JobQueue } from '@rfw/core';
-import { NatsServer } from '@rfw/testkit';
-import { WorkerManager, type Worker, type WorkerManagerOptions } from '@rfw/worker';
+import { useJobFixture } from '@rfw/testkit';
 import { JobMonitor, type JobMonitorOptions, type AlertPayload } from '../src/index.js';
 
 let counter = 0;
@@ -20,39 +18,24 @@ export interface RunningMonitor {
 
 /** One nats-server per test file; each test gets its own prefix and cleans up what it started. */
 export function useHarness() {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const h = {
-    server: undefined as unknown as NatsServer,
-    prefix: '',
-    async queue(): Promise<JobQueue> {
-      const q = await JobQueue.connect({ servers: h.server.url, prefix: h.prefix });
-      cleanups.push(() => q.close());
-      return q;
+  const fx = useJobFixture(
+    { beforeAll, afterEach, afterAll },
+    {
+      prefixBase: 'm',
+      managerDefaults: { heartbeatIntervalMs: 300, backoff: { baseMs: 50, capMs: 500 } },
     },
-    async manager(workers: Worker[], opts: WorkerManagerOptions = {}): Promise<WorkerManager> {
-      const m = await WorkerManager.create({
-        servers: h.server.url,
-        prefix: h.prefix,
-        workerId: `w${++counter}`,
-        heartbeatIntervalMs: 300,
-        backoff: { baseMs: 50, capMs: 500 },
-        ...opts,
-      });
-      m.register(...workers);
-      await m.start();
-      cleanups.push(() => m.shutdown());
-      return m;
-    },
+  );
+  return Object.assign(fx, {
     /** A started monitor with fast timers; with `elect`, it competes for the `monitor` role. */
     async monitor(
       opts: Partial<JobMonitorOptions> & { elect?: boolean; leaseMs?: number } = {},
     ): Promise<RunningMonitor> {
       const nodeId = opts.nodeId ?? `mon${++counter}`;
-      const nc = await connect({ servers: h.server.url, name: nodeId });
+      const nc = await connect({ servers: fx.server.url, name: nodeId });
       const election = opts.elect
         ? await LeaderElection.create({
             connection: nc,
-            prefix: h.prefix,
+            prefix: fx.prefix,
             role: 'monitor',
             nodeId,
             leaseMs: opts.leaseMs ?? 1500,
@@ -60,7 +43,7 @@ export function useHarness() {
         : undefined;
       const monitor = await JobMonitor.create({
         connection: nc,
-        prefix: h.prefix,
+        prefix: fx.prefix,
         nodeId,
         elector: election,
         refreshIntervalMs: 200,
@@ -79,27 +62,10 @@ export function useHarness() {
           await election?.stop();
           await nc.close();
         })());
-      cleanups.push(stop);
+      fx.defer(stop);
       return { monitor, election, nc, stop };
     },
-    /** Run `fn` at the end of the test (before the server stops). */
-    defer(fn: () => Promise<unknown>): void {
-      cleanups.push(fn);
-    },
-  };
-  beforeAll(async () => {
-    h.server = await NatsServer.start();
   });
-  afterEach(async () => {
-    const all = cleanups.splice(0).reverse();
-    for (const c of all) await c().catch(() => undefined);
-    h.prefix = `m${++counter}`;
-  });
-  afterAll(async () => {
-    await h.server?.stop();
-  });
-  h.prefix = `m${++counter}`;
-  return h;
 }
 
 /** A webhook receiver on node:http that can fail its first requests. */

@@ -29,7 +29,7 @@ import {
   type JobQueue,
   type Logger,
   type Priority,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import type { Schedule } from './config.js';
 import type { SchedulerMetrics } from './metrics.js';
 

@@ -31,7 +31,7 @@ import {
   type Job,
   type Logger,
   type Priority,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import type { SchedulerMetrics } from './metrics.js';
 import { TimerHeap, type HeapEntry } from './timer-heap.js';
 

@@ -3,7 +3,7 @@
  * leader among any number of instances) and serves the submission API.
  * Configuration comes from environment variables; see docs/scheduling.md.
  */
-import { createLogger, startHttpEndpoints } from '@rfw/core';
+import { createLogger, startHttpEndpoints } from '@rfw/core/internal';
 import { loadSchedules, parseSchedulerEnv } from './config.js';
 import { Scheduler } from './scheduler.js';
 

@@ -16,8 +16,9 @@ import {
   type CoreContext,
   type Logger,
   type ProvisionOptions,
-} from '@rfw/core';
-import { Heartbeat, LeaderElection } from '@rfw/cluster';
+} from '@rfw/core/internal';
+import { IllegalStateError } from '@rfw/core';
+import { Heartbeat, LeaderElection } from '@rfw/cluster/internal';
 import type { Schedule } from './config.js';
 import { CronRunner } from './cron-runner.js';
 import { DelayedReleaser } from './delayed-releaser.js';
@@ -152,7 +153,7 @@ export class Scheduler implements AsyncDisposable {
 
   /** Heartbeat, submission API, then compete for leadership. */
   async start(): Promise<void> {
-    if (this.#state !== 'created') throw new Error(`Scheduler: cannot start in ${this.#state}`);
+    if (this.#state !== 'created') throw new IllegalStateError('Scheduler', 'start()', this.#state);
     this.#state = 'running';
     const replicas = this.opts.provision?.replicas ?? 1;
     const prefix = this.ctx.names.prefix;

@@ -14,7 +14,7 @@ import {
   type JobQueue,
   type Logger,
   type ScheduleOptions,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import type { SchedulerMetrics } from './metrics.js';
 
 export interface SubmitRequest {

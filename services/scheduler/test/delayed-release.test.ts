@@ -3,7 +3,7 @@ import { connect, headers } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { NatsServer, waitFor } from '@rfw/testkit';
-import { JobQueue, decodeJson, type JobEvent } from '@rfw/core';
+import { JobQueue, decodeJson, type JobEvent } from '@rfw/core/internal';
 import { Scheduler } from '@rfw/service-scheduler';
 import {
   PROCESS_TEST_MS,

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm } from '@nats-io/kv';
 import { spawnService, waitFor, type ServiceProcess } from '@rfw/testkit';
-import { parseLease } from '@rfw/cluster';
+import { parseLease } from '@rfw/cluster/internal';
 
 export const schedulerMain = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 

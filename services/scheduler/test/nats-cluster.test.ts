@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { NatsCluster, waitFor } from '@rfw/testkit';
-import { JobQueue, connectNats } from '@rfw/core';
+import { JobQueue, connectNats } from '@rfw/core/internal';
 import {
   PROCESS_TEST_MS,
   healthInfo,

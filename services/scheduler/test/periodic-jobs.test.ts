@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { NatsServer, waitFor } from '@rfw/testkit';
-import { decodeJson } from '@rfw/core';
+import { decodeJson } from '@rfw/core/internal';
 import type { CronState } from '@rfw/service-scheduler';
 import {
   LEASE_MS,

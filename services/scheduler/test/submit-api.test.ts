@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { NatsServer } from '@rfw/testkit';
-import { JobQueue, decodeJson, encodeJson } from '@rfw/core';
+import { JobQueue, decodeJson, encodeJson } from '@rfw/core/internal';
 import { Scheduler, type SubmitReply } from '@rfw/service-scheduler';
 
 describe('integration: job submission API over NATS request/reply', () => {

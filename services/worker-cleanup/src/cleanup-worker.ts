@@ -2,7 +2,7 @@
  * The `cleanup` worker: runs the passes a payload asks for (lifecycle expiry,
  * temp files, partial uploads, job records) and reports what it deleted.
  */
-import type { CoreContext, JobQueue } from '@rfw/core';
+import type { CoreContext, JobQueue } from '@rfw/core/internal';
 import { CleanupPayload, StorageJobType, notifyIndexer } from '@rfw/storage-jobs';
 import type { ObjectInfo, ObjectStore, Topology } from '@rfw/storage';
 import { JobResult, NonRetryableError, type Worker } from '@rfw/worker';

@@ -3,8 +3,8 @@
  * retention. A record is removed with a compare-and-set on the revision that
  * was read, so a job retried meanwhile (no longer terminal) is kept.
  */
-import type { CoreContext } from '@rfw/core';
-import { TERMINAL_STATES, decodeRecord, isCasConflict } from '@rfw/core';
+import type { CoreContext } from '@rfw/core/internal';
+import { TERMINAL_STATES, decodeRecord, isCasConflict } from '@rfw/core/internal';
 import { CleanupReason, SkipReason, type CleanupReport } from './cleanup-report.js';
 
 export interface RetentionDeps {

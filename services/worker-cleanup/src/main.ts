@@ -1,4 +1,4 @@
-import { createLogger } from '@rfw/core';
+import { createLogger } from '@rfw/core/internal';
 import { startCleanupService } from './service.js';
 
 startCleanupService().catch((err: unknown) => {

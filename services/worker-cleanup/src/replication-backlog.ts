@@ -11,8 +11,8 @@
  * reads just those messages by subject (direct get), so it costs
  * O(replication backlog), never O(all jobs).
  */
-import type { CoreContext } from '@rfw/core';
-import { decodeJobMessage } from '@rfw/core';
+import type { CoreContext } from '@rfw/core/internal';
+import { decodeJobMessage } from '@rfw/core/internal';
 import { StorageJobType } from '@rfw/storage-jobs';
 
 /** Replication in flight at the time of a snapshot. */

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JobQueue, newRecord, type Job } from '@rfw/core';
+import { JobQueue, newRecord, type Job } from '@rfw/core/internal';
 import { NatsServer } from '@rfw/testkit';
 import { FileObjectStore, loadTopologyFile, type ObjectInfo, type Topology } from '@rfw/storage';
 import { StorageJobType } from '@rfw/storage-jobs';

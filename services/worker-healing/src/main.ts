@@ -1,4 +1,4 @@
-import { createLogger } from '@rfw/core';
+import { createLogger } from '@rfw/core/internal';
 import { startHealingService } from './service.js';
 
 startHealingService().catch((err: unknown) => {

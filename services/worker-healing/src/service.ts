@@ -6,8 +6,7 @@ import { z } from 'zod';
 import { JobQueue } from '@rfw/core';
 import { loadTopologyFile } from '@rfw/storage';
 import { parseEnv, runWorkerService } from '@rfw/worker';
-import { anyNodeUp } from '@rfw/service-worker-replication';
-import { Bandwidth, BreakerEnv, breakerOptions } from '@rfw/storage-sync';
+import { anyNodeUp, Bandwidth, BreakerEnv, breakerOptions } from '@rfw/storage-sync';
 import { createHealingWorker } from './healing-worker.js';
 import { HealingMetrics } from './metrics.js';
 

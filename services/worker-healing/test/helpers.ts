@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Job, JobEvent, JobQueue } from '@rfw/core';
-import { decodeJson } from '@rfw/core';
-import { waitFor } from '@rfw/testkit';
+import { decodeJson } from '@rfw/core/internal';
+import { waitForJobState } from '@rfw/testkit';
 
 /** Identity of one file: if a file is rewritten (temp + rename) its inode changes. */
 export interface FileStamp {
@@ -54,15 +54,8 @@ export async function dataFile(root: string, bucket: string, key: string): Promi
 }
 
 /** Resolves with the job once it is succeeded, dead or cancelled. */
-export async function finished(queue: JobQueue, id: string, timeoutMs = 45_000): Promise<Job> {
-  return waitFor(
-    `job ${id} to finish`,
-    async () => {
-      const j = await queue.get(id);
-      return j && ['succeeded', 'dead', 'cancelled'].includes(j.state) ? j : undefined;
-    },
-    { timeoutMs, intervalMs: 50 },
-  );
+export function finished(queue: JobQueue, id: string, timeoutMs = 45_000): Promise<Job> {
+  return waitForJobState(queue, id, ['succeeded', 'dead', 'cancelled'], timeoutMs);
 }
 
 /** Collects live events of `type` in `state` (use before scheduling). */

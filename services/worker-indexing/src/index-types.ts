@@ -3,6 +3,9 @@
  * PostgreSQL stores, the indexing worker and the search API.
  */
 import type { ObjectInfo } from '@rfw/storage';
+import { tokenize } from '@rfw/storage-jobs';
+
+export { tokenize };
 
 /** Key prefix of the metrics worker's canary objects: never indexed. */
 export const CANARY_PREFIX = '.rfw-canary/';
@@ -169,14 +172,6 @@ export function toEntry(info: ObjectInfo): IndexEntry {
     versionId: info.versionId,
     userMetadata: { ...info.userMetadata },
   };
-}
-
-/**
- * Word tokens of a text, as the index and the search agree on them: lower-cased runs of
- * Unicode letters and digits.
- */
-export function tokenize(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
 /** The searchable words of an entry: its key and its metadata values, deduplicated. */

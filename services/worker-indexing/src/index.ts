@@ -19,17 +19,19 @@ export type { PostgresIndexOptions } from './postgres-index.js';
 export { startSearchApi, encodeSearchReply } from './search-api.js';
 export type { SearchApiOptions, SearchReply, UsageReply } from './search-api.js';
 export {
-  SearchRequest,
-  UsageRequest,
   SearchValidationError,
   compileSearch,
   compileUsage,
   encodeCursor,
   decodeCursor,
+} from './search-request.js';
+export {
+  SearchRequest,
+  UsageRequest,
   DEFAULT_SEARCH_LIMIT,
   MAX_SEARCH_LIMIT,
-} from './search-request.js';
-export type { ApiError, ApiErrorReply } from './search-request.js';
+} from '@rfw/storage-jobs';
+export type { ApiError, ApiErrorReply } from '@rfw/storage-jobs';
 export {
   CANARY_PREFIX,
   SIZE_BINS,

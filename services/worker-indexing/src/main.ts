@@ -1,4 +1,4 @@
-import { createLogger } from '@rfw/core';
+import { createLogger } from '@rfw/core/internal';
 import { startIndexingService } from './service.js';
 
 startIndexingService().catch((err: unknown) => {

@@ -11,8 +11,8 @@ import {
   compileSearch,
   compileUsage,
   encodeCursor,
-  type ApiErrorReply,
 } from './search-request.js';
+import type { ApiErrorReply } from '@rfw/storage-jobs';
 
 /** Reply of a successful search. */
 export interface SearchReply {

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { JobQueue } from '@rfw/core';
+import type { JobQueue, JobState } from '@rfw/core';
+import { waitForJobState } from '@rfw/testkit';
 import { loadPg } from '../src/index.js';
 import {
   compareKeys,
@@ -51,16 +52,9 @@ export function byBucketKey(
   return a.bucket === b.bucket ? compareKeys(a.key, b.key) : a.bucket < b.bucket ? -1 : 1;
 }
 
-/** Poll a job record until it reaches one of `states`. */
-export async function waitForJob(q: JobQueue, id: string, states: string[], timeoutMs = 40_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const j = await q.get(id);
-    if (j && states.includes(j.state)) return j;
-    if (Date.now() > deadline)
-      throw new Error(`job ${id} did not reach ${states.join('|')}: ${JSON.stringify(j)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** Wait until a job reaches one of `states` (indexing jobs get 40 s on a shared machine). */
+export function waitForJob(q: JobQueue, id: string, states: JobState[], timeoutMs = 40_000) {
+  return waitForJobState(q, id, states, timeoutMs);
 }
 
 /** A deterministic PRNG (mulberry32). */

@@ -1,4 +1,4 @@
-import { createLogger } from '@rfw/core';
+import { createLogger } from '@rfw/core/internal';
 import { startMetricsService } from './service.js';
 
 startMetricsService().catch((err: unknown) => {

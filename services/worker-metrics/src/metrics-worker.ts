@@ -3,7 +3,7 @@
  * snapshot (with its history rings) in `<prefix>_storage_metrics`.
  */
 import type { KV } from '@nats-io/kv';
-import { isCasConflict } from '@rfw/core';
+import { isCasConflict } from '@rfw/core/internal';
 import type { Topology } from '@rfw/storage';
 import { MetricsPayload, StorageJobType } from '@rfw/storage-jobs';
 import { JobResult, NonRetryableError, type Worker } from '@rfw/worker';

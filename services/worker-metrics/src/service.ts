@@ -3,7 +3,7 @@
  * the `metrics` worker and the storage gauges on `/metrics`.
  */
 import { z } from 'zod';
-import { ensureBucket } from '@rfw/core';
+import { ensureBucket } from '@rfw/core/internal';
 import { loadTopologyFile } from '@rfw/storage';
 import { parseEnv, runWorkerService } from '@rfw/worker';
 import { createMetricsWorker } from './metrics-worker.js';

@@ -3,13 +3,14 @@
  * `StorageNodeSnapshot`), read by the monitor, and the history rings kept in
  * each value.
  */
+import { Names } from '@rfw/core';
 
 /** Version of the snapshot format; bumped on incompatible changes. */
 export const SNAPSHOT_SCHEMA = 1;
 
-/** Name of the KV bucket holding the snapshots. */
+/** Name of the KV bucket holding the snapshots (`Names.storageMetricsBucket`). */
 export function storageMetricsBucket(prefix: string): string {
-  return `${prefix}_storage_metrics`;
+  return new Names(prefix).storageMetricsBucket;
 }
 
 /** One point of a node's history. */

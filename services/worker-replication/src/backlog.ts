@@ -10,7 +10,7 @@
  * run yet are not in the ledger: they show in `rfw_replication_queue_depth`.
  */
 import type { KV } from '@nats-io/kv';
-import type { Logger, RecordStore } from '@rfw/core';
+import type { Logger, RecordStore } from '@rfw/core/internal';
 import { TERMINAL_STATES } from '@rfw/core';
 
 const PREFIX = 'replication.backlog';

@@ -13,7 +13,7 @@
  * // result: { source: 'n1', targets: { n2: 'copied', n3: 'skipped-identical' }, bytes, ... }
  * ```
  */
-export { createReplicationWorker, anyNodeUp } from './replication-worker.js';
+export { createReplicationWorker } from './replication-worker.js';
 export type {
   ReplicationWorkerOptions,
   ReplicationResult,

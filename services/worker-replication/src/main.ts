@@ -1,4 +1,4 @@
-import { createLogger } from '@rfw/core';
+import { createLogger } from '@rfw/core/internal';
 import { startReplicationService } from './service.js';
 
 startReplicationService().catch((err: unknown) => {

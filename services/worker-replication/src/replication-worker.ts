@@ -35,7 +35,7 @@ import {
   onNode,
   type NodeGuard,
 } from '@rfw/storage-sync';
-import { compareVersions, newest, sameVersion } from '@rfw/storage-sync';
+import { anyNodeUp, compareVersions, newest, sameVersion } from '@rfw/storage-sync';
 
 /** What happened at one target. */
 export type TargetStatus =
@@ -92,17 +92,6 @@ export function createReplicationWorker(o: ReplicationWorkerOptions): Worker<Rep
     processJob: (job, ctx) => replicate(job.payload, ctx, o),
     healthCheck: () => anyNodeUp(o.topology),
   };
-}
-
-/** Healthy while at least one storage node answers (per-node trouble is the breakers' business). */
-export async function anyNodeUp(topology: Topology, timeoutMs = 5000): Promise<boolean> {
-  const pings = [...topology.nodes.values()].map((s) =>
-    Promise.race([
-      s.ping().then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref()),
-    ]).catch(() => false),
-  );
-  return (await Promise.all(pings)).some(Boolean);
 }
 
 async function probe(guard: NodeGuard, topology: Topology, node: string, p: ReplicationPayload) {

@@ -9,7 +9,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KV } from '@nats-io/kv';
-import { TERMINAL_STATES, type JobQueue, type RecordStore, type ScheduleRequest } from '@rfw/core';
+import {
+  TERMINAL_STATES,
+  type JobQueue,
+  type RecordStore,
+  type ScheduleRequest,
+} from '@rfw/core/internal';
 import { validateBucketName, type ObjectStore, type Topology } from '@rfw/storage';
 import {
   ReplicationResyncPayload,

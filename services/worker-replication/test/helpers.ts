@@ -1,18 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { decodeJson, type Job, type JobQueue } from '@rfw/core';
-import { waitFor } from '@rfw/testkit';
+import { decodeJson, type Job, type JobQueue } from '@rfw/core/internal';
+import { waitForJobState } from '@rfw/testkit';
 
 /** Resolves with the job once it is succeeded, dead or cancelled. */
-export async function finished(queue: JobQueue, id: string, timeoutMs = 45_000): Promise<Job> {
-  return waitFor(
-    `job ${id} to finish`,
-    async () => {
-      const j = await queue.get(id);
-      return j && ['succeeded', 'dead', 'cancelled'].includes(j.state) ? j : undefined;
-    },
-    { timeoutMs, intervalMs: 50 },
-  );
+export function finished(queue: JobQueue, id: string, timeoutMs = 45_000): Promise<Job> {
+  return waitForJobState(queue, id, ['succeeded', 'dead', 'cancelled'], timeoutMs);
 }
 
 /** Collects the JSON of every message on `<prefix>.events.<type>.*.<state>` (subscribe before acting). */

@@ -19,7 +19,7 @@ import {
   type Job,
   type JobEvent,
   type JobState,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import { NatsServer } from '@rfw/testkit';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';

@@ -12,7 +12,7 @@ import {
   type Job,
   type JobEvent,
   type JobQueue,
-} from '@rfw/core';
+} from '@rfw/core/internal';
 import { waitFor } from '@rfw/testkit';
 
 /** One execution a fixture worker started. */

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { bucketKeys, decodeJson, type NodeHeartbeat } from '@rfw/core';
+import { bucketKeys, decodeJson, type NodeHeartbeat } from '@rfw/core/internal';
 import type { CommandContext } from '../context.js';
 import { ago, compactJson, duration } from '../output.js';
 import type { Registrar } from '../program.js';
@@ -82,7 +82,7 @@ async function nodes(ctx: CommandContext): Promise<void> {
   ]);
   // Loaded here: the worker runtime is heavy and only this command needs it.
   const live: NodeHeartbeat[] = nodesKv
-    ? await (await import('@rfw/worker')).liveNodes(nodesKv)
+    ? await (await import('@rfw/worker/internal')).liveNodes(nodesKv)
     : [];
   const leaders = leaderKv ? await readLeaders(leaderKv) : [];
   if (ctx.out.json) {

@@ -4,7 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { RequestError, NoRespondersError, TimeoutError } from '@nats-io/nats-core';
-import { decodeJson, encodeJson } from '@rfw/core';
+import { decodeJson, encodeJson } from '@rfw/core/internal';
+import { SearchRequest } from '@rfw/storage-jobs';
 import type { CommandContext } from '../context.js';
 import { OperationFailedError, UsageError } from '../errors.js';
 import { ago, clip, compactJson } from '../output.js';
@@ -29,20 +30,6 @@ interface SearchOpts {
   limit?: number;
   cursor?: string;
   timeout: number;
-}
-
-/** The request body of `<prefix>.api.search`. Times are ms since the epoch, sizes bytes. */
-export interface SearchRequest {
-  bucket?: string;
-  prefix?: string;
-  text?: string;
-  metadata?: Record<string, string>;
-  minSize?: number;
-  maxSize?: number;
-  modifiedAfter?: number;
-  modifiedBefore?: number;
-  limit?: number;
-  cursor?: string;
 }
 
 /** Request fields as the flags that set them, for errors the service reports. */
@@ -156,6 +143,15 @@ async function search(ctx: CommandContext, o: SearchOpts, [text]: string[]): Pro
     limit: o.limit,
     cursor: o.cursor,
   };
+  // The service's own schema: a bad request is refused here, naming the flag.
+  const checked = SearchRequest.safeParse(req);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const field = issue?.path.map(String).join('.') ?? '';
+    throw new UsageError(
+      `invalid ${FIELD_FLAGS[field] ?? field}: ${issue?.message ?? 'is invalid'}`,
+    );
+  }
   const session = ctx.session();
   const nc = await session.connection();
   const subject = session.names.apiSubject('search');

@@ -1,6 +1,6 @@
 /** `rfw tail`: live job events, as they happen. */
 import { Command, Option } from 'commander';
-import { decodeJson, type JobEvent, type Priority } from '@rfw/core';
+import { decodeJson, type JobEvent, type Priority } from '@rfw/core/internal';
 import type { CommandContext } from '../context.js';
 import { duration } from '../output.js';
 import { eventStateArg, idArg, intArg, priorityArg, typeArg } from '../parsers.js';
