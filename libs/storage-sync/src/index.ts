@@ -31,6 +31,7 @@ export {
 } from './node-errors.js';
 export type { NodeGuard } from './node-errors.js';
 export { forEachLimit } from './pool.js';
+export { prefetch } from './prefetch.js';
 export { formatDuration } from './format.js';
 export { readableSchema, formatIssues } from './readable-schema.js';
 export { BreakerEnv, breakerOptions } from './service-env.js';

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { Job, JobQueue } from '@rfw/core';
 import { spawnService, waitFor, type ServiceProcess } from '@rfw/testkit';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../../..');
 
 /** The worker services the bench runs. */
 export const StorageService = {
@@ -49,7 +50,10 @@ export async function startService(
       WORKER_ID: `bench-${service}`,
       ...env,
       ...(cpuProfDir
-        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfDir}` }
+        ? {
+            NODE_OPTIONS: `--import ${path.join(here, 'cpu-profile.mjs')}`,
+            RFW_CPU_PROFILE_DIR: cpuProfDir,
+          }
         : { NODE_OPTIONS: '' }),
     },
   });
@@ -59,7 +63,7 @@ export async function startService(
     proc,
     peakRss: () => peakRss(pid),
     stop: async () => {
-      // SIGTERM drains and lets --cpu-prof write its profile.
+      // SIGTERM drains, and lets the CPU profile be written.
       await proc.kill('SIGTERM');
     },
   };
