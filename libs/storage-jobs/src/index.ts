@@ -17,3 +17,5 @@ export {
   MetricsPayload,
 } from './payloads.js';
 export { notifyIndexer } from './index-change.js';
+export { readSweepProgress } from './sweep-progress.js';
+export type { SweepProgress } from './sweep-progress.js';

@@ -12,7 +12,7 @@ import {
   type ListResult,
   type ObjectStore,
 } from '@rfw/storage';
-import type { HealingPayload } from '@rfw/storage-jobs';
+import type { HealingPayload, SweepProgress } from '@rfw/storage-jobs';
 import { DeferError, JobResult, type WorkerContext } from '@rfw/worker';
 import {
   describeError,
@@ -115,6 +115,7 @@ export async function sweep(
   let cp: HealingCheckpoint;
   if (saved) {
     cp = saved;
+    cp.summary.bytesScanned ??= 0; // checkpoints saved before the field existed
     ctx.logger.info(
       { bucket: cp.buckets[cp.bucketIndex], after: cp.after, scanned: cp.summary.scanned },
       'resuming healing from checkpoint',
@@ -179,6 +180,7 @@ export async function sweep(
 
   const attemptStart = Date.now();
   const doneAtStart = cp.summary.scanned;
+  const bytesAtStart = cp.summary.bytesScanned;
   const report = (issue: HealIssue): void => {
     cp.issues.push(
       issue.detail && issue.detail.length > 300
@@ -196,9 +198,13 @@ export async function sweep(
     const rate = (s.scanned - doneAtStart) / Math.max(1, Date.now() - attemptStart);
     const etaMs =
       total !== undefined && rate > 0 ? Math.round((total - s.scanned) / rate) : undefined;
-    const update = {
+    const elapsedSec = Math.max(0.001, (Date.now() - attemptStart) / 1000);
+    const update: SweepProgress = {
       done: s.scanned,
       ...(total !== undefined ? { total } : {}),
+      bytesDone: s.bytesScanned,
+      objectsPerSec: Math.round((s.scanned - doneAtStart) / elapsedSec),
+      bytesPerSec: Math.round((s.bytesScanned - bytesAtStart) / elapsedSec),
       message:
         `${s.scanned}/${total ?? '?'} objects, ${s.healed} ${p.dryRun ? 'to heal' : 'healed'}, ${s.failed} failed` +
         (etaMs !== undefined ? `, ETA ${formatDuration(etaMs)}` : ''),
@@ -282,6 +288,8 @@ export async function sweep(
     stopCounting = true;
     await counting;
   }
+  // The count may not have finished; the sweep itself has now seen every key.
+  cp.total ??= cp.summary.scanned;
   progress();
   await checkpoints.clear(ctx.jobId);
   const result: HealingResult = {
