@@ -9,6 +9,7 @@ import type { CommandContext } from './context.js';
 import { ExitCode } from './errors.js';
 import { duration } from './output.js';
 import { ProgressBar } from './progress-bar.js';
+import { formatSweepRates } from './sweep-rates.js';
 
 export interface FollowOptions {
   /** How often the job record is read when no event says it ended, ms. @default 1000 */
@@ -76,9 +77,11 @@ export class JobFollower {
       if (ev.id !== id) return;
       phase = ev.state === 'progress' ? 'running' : ev.state;
       if (ev.state === 'progress' && ev.progress) {
+        const rates = formatSweepRates(ev.progress);
+        const text = ev.progress.message;
         bar?.progress(ev.progress.done, ev.progress.total, {
           state: 'running',
-          message: ev.progress.message,
+          message: rates && text ? `${rates} | ${text}` : rates || text,
         });
       } else if (ev.state === 'retrying') {
         bar?.state({

@@ -25,3 +25,5 @@ export {
   tokenize,
 } from './search-api.js';
 export type { ApiError, ApiErrorReply } from './search-api.js';
+export { readSweepProgress } from './sweep-progress.js';
+export type { SweepProgress } from './sweep-progress.js';

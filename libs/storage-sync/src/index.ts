@@ -32,6 +32,7 @@ export {
 export type { NodeGuard } from './node-errors.js';
 export { forEachLimit } from './pool.js';
 export { anyNodeUp } from './node-health.js';
+export { prefetch } from './prefetch.js';
 export { formatDuration } from './format.js';
 export { readableSchema, formatIssues } from './readable-schema.js';
 export { BreakerEnv, breakerOptions } from './service-env.js';

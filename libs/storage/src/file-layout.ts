@@ -16,7 +16,11 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { readUpTo } from './file-read.js';
 import type { ObjectInfo } from './types.js';
+
+/** Sidecars up to this size are read in one call; bigger ones (much user metadata) in several. */
+const META_READ_BYTES = 16 * 1024;
 
 /** Temp area for in-flight writes, inside the node dir (same file system, so rename is atomic). */
 export const TMP_DIR = '.rfw-tmp';
@@ -110,9 +114,11 @@ export async function readMeta(
   bucket: string,
   key: string,
 ): Promise<StoredMeta | undefined> {
+  const file = path.join(objectDir(root, bucket, key), META_FILE);
   let text: string;
   try {
-    text = await fs.readFile(path.join(objectDir(root, bucket, key), META_FILE), 'utf8');
+    const { data, more } = await readUpTo(file, META_READ_BYTES);
+    text = more ? await fs.readFile(file, 'utf8') : data.toString('utf8');
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || isErrno(err, 'EISDIR'))
       return undefined;

@@ -51,6 +51,7 @@ export async function healObject(
   const scans = await Promise.all(nodes.map((node) => scan(env, node, bucket, key)));
   const verdict = judge(scans);
   summary.scanned++;
+  for (const r of verdict.replicas) summary.bytesScanned += r.info?.size ?? 0;
   env.metrics?.scanned.inc({ mode: env.deep ? 'deep' : 'normal' });
   // Deleted everywhere since it was listed (or never there): nothing to heal.
   if (verdict.absent) return verdict;

@@ -22,7 +22,7 @@ export interface HealingWorkerOptions {
   metrics?: HealingMetrics;
   /** Shared bandwidth limit of repairs; none: unlimited. */
   bandwidth?: Bandwidth;
-  /** Objects healed at once within one job. @default 4 */
+  /** Objects healed at once within one job. @default 8 */
   objectConcurrency?: number;
   /** Keys listed per node per page (one checkpoint per page). @default 500 */
   pageSize?: number;

@@ -20,7 +20,7 @@ export const HealingEnv = BreakerEnv.extend({
   /** Healing jobs at once in this instance. */
   HEALING_CONCURRENCY: int.min(1).max(64).default(2),
   /** Objects healed at once within one job. */
-  HEALING_OBJECT_CONCURRENCY: int.min(1).max(64).default(4),
+  HEALING_OBJECT_CONCURRENCY: int.min(1).max(64).default(8),
   /** Keys listed per node per page (one checkpoint per page). */
   HEALING_PAGE_SIZE: int.min(1).max(1000).default(500),
   /** Pause between pages, ms. */

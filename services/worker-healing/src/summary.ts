@@ -41,6 +41,8 @@ export interface HealSummary {
   skipped: number;
   /** Bytes written (in a dry run: that would be). */
   bytesHealed: number;
+  /** Bytes of the replicas checked (deep: read and hashed; normal: sizes checked). */
+  bytesScanned: number;
   dryRun: boolean;
   deep: boolean;
 }
@@ -59,6 +61,7 @@ export function emptySummary(dryRun: boolean, deep: boolean): HealSummary {
     unavailable: 0,
     skipped: 0,
     bytesHealed: 0,
+    bytesScanned: 0,
     dryRun,
     deep,
   };

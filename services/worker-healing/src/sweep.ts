@@ -12,19 +12,20 @@ import {
   type ListResult,
   type ObjectStore,
 } from '@rfw/storage';
-import type { HealingPayload } from '@rfw/storage-jobs';
+import type { HealingPayload, SweepProgress } from '@rfw/storage-jobs';
 import { DeferError, JobResult, type WorkerContext } from '@rfw/worker';
 import {
-  countKeys,
   describeError,
   forEachLimit,
   formatDuration,
   isUnavailable,
   listOrEmpty,
   onNode,
+  prefetch,
   walkBucket,
   type CheckpointStore,
   type NodeGuard,
+  type WalkOptions,
 } from '@rfw/storage-sync';
 import { healObject } from './heal-object.js';
 import {
@@ -36,6 +37,29 @@ import {
 } from './healing-options.js';
 import { fitIssues } from './issues.js';
 import { MAX_ISSUES, addSummary, emptySummary, type HealIssue } from './summary.js';
+
+/** How often a sweep saves what it finished within a page, ms. */
+const IN_PAGE_SAVE_MS = 1000;
+/** Objects healed at once within one sweep, unless configured. */
+export const DEFAULT_OBJECT_CONCURRENCY = 8;
+
+/** Counts the keys of the sweep's scope; `undefined` when stopped first. */
+async function countInScope(
+  buckets: readonly string[],
+  walk: (bucket: string) => WalkOptions,
+  accept: (bucket: string) => (key: string) => boolean,
+  stopped: () => boolean,
+): Promise<number | undefined> {
+  let total = 0;
+  for (const bucket of buckets) {
+    const inScope = accept(bucket);
+    for await (const page of walkBucket(walk(bucket))) {
+      if (stopped()) return undefined;
+      for (const e of page) if (inScope(e.key)) total++;
+    }
+  }
+  return total;
+}
 
 /** The buckets a sweep covers, and those a node sweep must skip (no placement). */
 async function scopeBuckets(
@@ -91,6 +115,7 @@ export async function sweep(
   let cp: HealingCheckpoint;
   if (saved) {
     cp = saved;
+    cp.summary.bytesScanned ??= 0; // checkpoints saved before the field existed
     ctx.logger.info(
       { bucket: cp.buckets[cp.bucketIndex], after: cp.after, scanned: cp.summary.scanned },
       'resuming healing from checkpoint',
@@ -130,7 +155,7 @@ export async function sweep(
     (bucket: string) =>
     (key: string): boolean =>
       p.scope !== 'node' || topology.replicasFor(bucket, key).includes(p.node as string);
-  const walk = (bucket: string, after?: string) => ({
+  const walk = (bucket: string, after?: string): WalkOptions => ({
     stores,
     bucket,
     prefix: p.prefix,
@@ -139,16 +164,23 @@ export async function sweep(
     list,
   });
 
-  if (cp.total === undefined) {
-    ctx.progress({ done: 0, message: 'counting objects' });
-    let total = 0;
-    for (const bucket of cp.buckets) total += await countKeys(walk(bucket), accept(bucket));
-    cp.total = total;
-    await checkpoints.save(ctx.jobId, cp);
-  }
+  // Counted beside the sweep, not before it: the total (and so the ETA) shows up once known.
+  let stopCounting = false;
+  const counting =
+    cp.total === undefined
+      ? countInScope(cp.buckets, walk, accept, () => stopCounting).then(
+          (total) => {
+            if (total !== undefined) cp.total = total;
+          },
+          (err: unknown) => {
+            ctx.logger.warn({ err }, 'could not count the objects of the sweep; no ETA');
+          },
+        )
+      : Promise.resolve();
 
   const attemptStart = Date.now();
   const doneAtStart = cp.summary.scanned;
+  const bytesAtStart = cp.summary.bytesScanned;
   const report = (issue: HealIssue): void => {
     cp.issues.push(
       issue.detail && issue.detail.length > 300
@@ -162,68 +194,102 @@ export async function sweep(
   };
   const progress = (): void => {
     const s = cp.summary;
-    const total = Math.max(cp.total ?? 0, s.scanned);
+    const total = cp.total === undefined ? undefined : Math.max(cp.total, s.scanned);
     const rate = (s.scanned - doneAtStart) / Math.max(1, Date.now() - attemptStart);
-    const etaMs = rate > 0 ? Math.round((total - s.scanned) / rate) : undefined;
-    const update = {
+    const etaMs =
+      total !== undefined && rate > 0 ? Math.round((total - s.scanned) / rate) : undefined;
+    const elapsedSec = Math.max(0.001, (Date.now() - attemptStart) / 1000);
+    const update: SweepProgress = {
       done: s.scanned,
-      total,
+      ...(total !== undefined ? { total } : {}),
+      bytesDone: s.bytesScanned,
+      objectsPerSec: Math.round((s.scanned - doneAtStart) / elapsedSec),
+      bytesPerSec: Math.round((s.bytesScanned - bytesAtStart) / elapsedSec),
       message:
-        `${s.scanned}/${total} objects, ${s.healed} ${p.dryRun ? 'to heal' : 'healed'}, ${s.failed} failed` +
+        `${s.scanned}/${total ?? '?'} objects, ${s.healed} ${p.dryRun ? 'to heal' : 'healed'}, ${s.failed} failed` +
         (etaMs !== undefined ? `, ETA ${formatDuration(etaMs)}` : ''),
       ...(etaMs !== undefined ? { etaMs } : {}),
     };
     ctx.progress(update);
   };
 
-  for (; cp.bucketIndex < cp.buckets.length; cp.bucketIndex++, cp.after = undefined) {
-    const bucket = cp.buckets[cp.bucketIndex] as string;
-    const inScope = accept(bucket);
-    for await (const page of walkBucket(walk(bucket, cp.after))) {
-      ctx.signal.throwIfAborted();
-      const skip = new Set(cp.pageDone ?? []);
-      const keys = page.map((e) => e.key).filter((k) => inScope(k) && !skip.has(k));
-      const doneKeys = [...skip];
-      try {
-        await forEachLimit(keys, o.objectConcurrency ?? 4, async (key) => {
-          // Counted only once the object is finished, so an interrupted one is redone, not double-counted.
-          const delta = emptySummary(p.dryRun, p.deep);
-          const found: HealIssue[] = [];
-          try {
-            await healObject(env, bucket, key, delta, (i) => found.push(i));
-          } catch (err) {
-            if (ctx.signal.aborted) throw err;
-            Object.assign(delta, { scanned: 1, failed: delta.failed + 1 });
-            found.push({
-              bucket,
-              key,
-              node: '*',
-              state: 'error',
-              action: 'failed',
-              detail: describeError(err),
-            });
+  // Within a page, what is finished is saved every second too: a SIGKILL redoes at most that much.
+  let lastSave = Date.now();
+  let saving: Promise<void> | undefined;
+  const saveSoon = (doneKeys: readonly string[]): void => {
+    if (saving || Date.now() - lastSave < IN_PAGE_SAVE_MS) return;
+    lastSave = Date.now();
+    cp.issues = fitIssues(cp);
+    saving = checkpoints
+      .save(ctx.jobId, { ...cp, pageDone: [...doneKeys] })
+      .catch((err: unknown) => ctx.logger.warn({ err }, 'could not save the sweep checkpoint'))
+      .finally(() => (saving = undefined));
+  };
+
+  try {
+    for (; cp.bucketIndex < cp.buckets.length; cp.bucketIndex++, cp.after = undefined) {
+      const bucket = cp.buckets[cp.bucketIndex] as string;
+      const inScope = accept(bucket);
+      for await (const page of prefetch(walkBucket(walk(bucket, cp.after)))) {
+        ctx.signal.throwIfAborted();
+        const skip = new Set(cp.pageDone ?? []);
+        const keys = page.map((e) => e.key).filter((k) => inScope(k) && !skip.has(k));
+        const doneKeys = [...skip];
+        try {
+          await forEachLimit(
+            keys,
+            o.objectConcurrency ?? DEFAULT_OBJECT_CONCURRENCY,
+            async (key) => {
+              ctx.logger.debug({ bucket, key }, 'healing object');
+              // Counted only once the object is finished, so an interrupted one is redone, not double-counted.
+              const delta = emptySummary(p.dryRun, p.deep);
+              const found: HealIssue[] = [];
+              try {
+                await healObject(env, bucket, key, delta, (i) => found.push(i));
+              } catch (err) {
+                if (ctx.signal.aborted) throw err;
+                Object.assign(delta, { scanned: 1, failed: delta.failed + 1 });
+                found.push({
+                  bucket,
+                  key,
+                  node: '*',
+                  state: 'error',
+                  action: 'failed',
+                  detail: describeError(err),
+                });
+              }
+              addSummary(cp.summary, delta);
+              found.forEach(report);
+              doneKeys.push(key);
+              progress();
+              saveSoon(doneKeys);
+            },
+          );
+        } catch (err) {
+          if (ctx.signal.aborted) {
+            // Shutdown, timeout or cancel: keep what this page finished for the next attempt.
+            await saving;
+            cp.pageDone = doneKeys;
+            cp.issues = fitIssues(cp);
+            await checkpoints.save(ctx.jobId, cp).catch(() => undefined);
           }
-          addSummary(cp.summary, delta);
-          found.forEach(report);
-          doneKeys.push(key);
-          progress();
-        });
-      } catch (err) {
-        if (ctx.signal.aborted) {
-          // Shutdown, timeout or cancel: keep what this page finished for the next attempt.
-          cp.pageDone = doneKeys;
-          cp.issues = fitIssues(cp);
-          await checkpoints.save(ctx.jobId, cp).catch(() => undefined);
+          throw err;
         }
-        throw err;
+        await saving;
+        cp.pageDone = undefined;
+        cp.after = page[page.length - 1]?.key ?? cp.after;
+        cp.issues = fitIssues(cp);
+        await checkpoints.save(ctx.jobId, cp);
+        lastSave = Date.now();
+        if (o.pauseMs) await sleep(o.pauseMs, undefined, { signal: ctx.signal });
       }
-      cp.pageDone = undefined;
-      cp.after = page[page.length - 1]?.key ?? cp.after;
-      cp.issues = fitIssues(cp);
-      await checkpoints.save(ctx.jobId, cp);
-      if (o.pauseMs) await sleep(o.pauseMs, undefined, { signal: ctx.signal });
     }
+  } finally {
+    stopCounting = true;
+    await counting;
   }
+  // The count may not have finished; the sweep itself has now seen every key.
+  cp.total ??= cp.summary.scanned;
   progress();
   await checkpoints.clear(ctx.jobId);
   const result: HealingResult = {
