@@ -238,38 +238,74 @@ export class NatsCluster {
       ),
     );
     const cluster = new NatsCluster(servers);
-    await cluster.waitForJetStream(opts.readyTimeoutMs ?? 30_000);
+    await cluster.waitForJetStream(opts.readyTimeoutMs ?? 60_000);
     return cluster;
   }
 
-  /** Resolve once every node answers JetStream API requests (a meta leader exists). */
-  async waitForJetStream(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Resolve once the cluster can place a stream on every member: each node
+   * answers JetStream API requests (a meta leader exists), and a stream with
+   * one replica per member can be created. A meta leader alone is not enough:
+   * on 2.10 it answers before every peer has joined, and R3 placement then
+   * fails with "no suitable peers for placement".
+   */
+  async waitForJetStream(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    for (const s of this.servers) {
-      if (!s.running) continue;
+    const live = this.servers.filter((s) => s.running);
+    for (const s of live) {
       const nc = await connect({ servers: s.url });
       try {
-        for (;;) {
-          try {
-            const r = await nc.request('$JS.API.INFO', '', { timeout: 1000 });
-            const body = JSON.parse(new TextDecoder().decode(r.data)) as { error?: unknown };
-            if (!body.error) break;
-          } catch {
-            // no meta leader yet
-          }
-          if (Date.now() > deadline)
-            throw new Error(`JetStream cluster not ready after ${timeoutMs} ms`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        await retryUntil(deadline, timeoutMs, async () => {
+          const r = await nc.request('$JS.API.INFO', '', { timeout: 1000 });
+          const body = JSON.parse(new TextDecoder().decode(r.data)) as { error?: unknown };
+          return !body.error;
+        });
       } finally {
         await nc.close();
       }
+    }
+    const nc = await connect({ servers: live.map((s) => s.url) });
+    try {
+      const name = `testkit_ready_${process.pid}_${Date.now()}`;
+      const config = JSON.stringify({
+        name,
+        subjects: [`${name}.>`],
+        num_replicas: live.length,
+        storage: 'memory',
+      });
+      await retryUntil(deadline, timeoutMs, async () => {
+        const r = await nc.request(`$JS.API.STREAM.CREATE.${name}`, config, { timeout: 2000 });
+        const body = JSON.parse(new TextDecoder().decode(r.data)) as { error?: unknown };
+        return !body.error;
+      });
+      await nc
+        .request(`$JS.API.STREAM.DELETE.${name}`, '', { timeout: 5000 })
+        .catch(() => undefined);
+    } finally {
+      await nc.close();
     }
   }
 
   /** Stop every member and remove their directories. */
   async stop(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.stop()));
+  }
+}
+
+/** Call `ready` every 100 ms until it returns true; throw once `deadline` (ms since the epoch) passes. */
+async function retryUntil(
+  deadline: number,
+  timeoutMs: number,
+  ready: () => Promise<boolean>,
+): Promise<void> {
+  for (;;) {
+    try {
+      if (await ready()) return;
+    } catch {
+      // not ready yet (no responders, timeout)
+    }
+    if (Date.now() > deadline) throw new Error(`JetStream cluster not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
