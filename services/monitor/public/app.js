@@ -12,6 +12,17 @@ import {
 import { drawTimeline } from './chart.js';
 import { ago, badge, clock, dateTime, emptyRow, fill, h, num, rate } from './dom.js';
 
+/** Bytes per second, e.g. `45.2 MB/s`. */
+function bytesRate(b) {
+  const units = ['B/s', 'kB/s', 'MB/s', 'GB/s'];
+  let i = 0;
+  while (b >= 1000 && i < units.length - 1) {
+    b /= 1000;
+    i++;
+  }
+  return `${b < 10 && i > 0 ? b.toFixed(1) : Math.round(b)} ${units[i]}`;
+}
+
 const $ = (sel) => document.querySelector(sel);
 const state = { overview: undefined, events: [], dlqCount: -1, openJob: undefined };
 const MAX_EVENTS = 100;
@@ -221,6 +232,7 @@ function renderSweeps(o) {
         pct !== undefined ? ` (${pct.toFixed(0)}%)` : '',
         h('br'),
         s.ratePerSec ? `${rate(s.ratePerSec)}/s` : '',
+        s.bytesPerSec ? ` · ${bytesRate(s.bytesPerSec)}` : '',
         s.etaMs !== undefined ? ` · ETA ${ago(s.etaMs)}` : '',
       ),
     );

@@ -202,6 +202,8 @@ export const sharedSchemas = [
       finishedAt: ms,
       ratePerSec: num,
       etaMs: int,
+      bytesDone: num,
+      bytesPerSec: num,
     },
   },
 ] as const;

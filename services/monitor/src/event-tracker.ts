@@ -33,6 +33,16 @@ export interface Sweep {
   ratePerSec?: number;
   /** Estimated ms left, when `total` is known and progress was made. */
   etaMs?: number;
+  /** Bytes done, when the sweep reports them (storage sweeps: `SweepProgress.bytesDone`). */
+  bytesDone?: number;
+  /** Bytes per second, when the sweep reports them (`SweepProgress.bytesPerSec`). */
+  bytesPerSec?: number;
+}
+
+/** A progress field a sweep may add beside done/total/message: a finite number >= 0, else undefined. */
+function sweepNumber(p: object, key: string): number | undefined {
+  const v = (p as Record<string, unknown>)[key];
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
 }
 
 export interface TrackedEvent {
@@ -192,6 +202,8 @@ export class EventTracker {
         startedAt,
         updatedAt: at,
         baseDone: fresh ? done : prev.baseDone,
+        bytesDone: sweepNumber(p, 'bytesDone'),
+        bytesPerSec: sweepNumber(p, 'bytesPerSec'),
       };
       const elapsed = (at - startedAt) / 1000;
       if (elapsed > 0) s.ratePerSec = (done - s.baseDone) / elapsed;

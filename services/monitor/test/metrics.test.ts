@@ -28,7 +28,9 @@ describe('integration: monitor metrics', () => {
     const m = await h.monitor({ rateWindowMs: 60_000 });
     await h.manager([
       defineWorker('ok', async (_p, ctx) => {
-        ctx.progress({ done: 1, total: 1 });
+        // A storage sweep's report carries bytes beside done/total (SweepProgress).
+        const sweep = { done: 1, total: 1, bytesDone: 4096, bytesPerSec: 2048 };
+        ctx.progress(sweep);
         return 'done';
       }),
       defineWorker('bad', async () => {
@@ -112,6 +114,7 @@ describe('integration: monitor metrics', () => {
     const sweeps = m.monitor.tracker.sweeps();
     expect(sweeps.filter((s) => s.type === 'ok')).toHaveLength(5);
     expect(sweeps.every((s) => s.state === 'succeeded' && s.done === 1)).toBe(true);
+    expect(sweeps.every((s) => s.bytesDone === 4096 && s.bytesPerSec === 2048)).toBe(true);
   });
 
   it('counts history read at start the same as live events', async () => {
