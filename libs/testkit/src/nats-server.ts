@@ -238,7 +238,7 @@ export class NatsCluster {
       ),
     );
     const cluster = new NatsCluster(servers);
-    await cluster.waitForJetStream(opts.readyTimeoutMs ?? 60_000);
+    await cluster.waitForJetStream(opts.readyTimeoutMs ?? 50_000);
     return cluster;
   }
 
@@ -249,7 +249,7 @@ export class NatsCluster {
    * on 2.10 it answers before every peer has joined, and R3 placement then
    * fails with "no suitable peers for placement".
    */
-  async waitForJetStream(timeoutMs = 60_000): Promise<void> {
+  async waitForJetStream(timeoutMs = 50_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const live = this.servers.filter((s) => s.running);
     for (const s of live) {

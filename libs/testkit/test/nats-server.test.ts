@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { findNatsServer, INSTALL_HINT, NatsCluster, NatsServer } from '@rfw/testkit';
+import { findNatsServer, INSTALL_HINT, NatsCluster, NatsServer, waitFor } from '@rfw/testkit';
 
 describe('distributed: testkit starts real nats-server processes', () => {
   it('says how to install nats-server when the binary is missing', () => {
@@ -36,39 +36,35 @@ describe('distributed: testkit starts real nats-server processes', () => {
     }
   });
 
-  it('forms a 3-node JetStream cluster that keeps an R3 stream through a node loss', async () => {
-    const cluster = await NatsCluster.start(3);
-    try {
-      const nc = await connect({ servers: cluster.urls });
-      const jsm = await jetstreamManager(nc);
-      // The meta leader needs a moment after the routes connect.
-      let created = false;
-      for (let i = 0; i < 100 && !created; i++) {
-        try {
-          await jsm.streams.add({ name: 'r3', subjects: ['r3.>'], num_replicas: 3 });
-          created = true;
-        } catch {
-          await new Promise((r) => setTimeout(r, 200));
-        }
+  // A cluster test waits for leader elections twice (the stream's creation,
+  // then its new leader after the kill); on a loaded 2-core machine each can
+  // take tens of seconds on 2.15, so the test gets room for both waits.
+  it(
+    'forms a 3-node JetStream cluster that keeps an R3 stream through a node loss',
+    { timeout: 150_000 },
+    async () => {
+      const cluster = await NatsCluster.start(3);
+      try {
+        const nc = await connect({ servers: cluster.urls, reconnectTimeWait: 100 });
+        const jsm = await jetstreamManager(nc);
+        await waitFor(
+          'the R3 stream to be created',
+          () => jsm.streams.add({ name: 'r3', subjects: ['r3.>'], num_replicas: 3 }),
+          { timeoutMs: 40_000, intervalMs: 200 },
+        );
+        const js = jetstream(nc);
+        await js.publish('r3.a', '1');
+        await cluster.servers[2]!.kill();
+        await waitFor(
+          'a publish to the R3 stream after a node loss',
+          () => js.publish('r3.b', '2', { timeout: 2000 }),
+          { timeoutMs: 60_000, intervalMs: 200 },
+        );
+        expect((await jsm.streams.info('r3')).state.messages).toBe(2);
+        await nc.close();
+      } finally {
+        await cluster.stop();
       }
-      expect(created).toBe(true);
-      const js = jetstream(nc);
-      await js.publish('r3.a', '1');
-      await cluster.servers[2]!.kill();
-      let ok = false;
-      for (let i = 0; i < 100 && !ok; i++) {
-        try {
-          await js.publish('r3.b', '2', { timeout: 2000 });
-          ok = true;
-        } catch {
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-      expect(ok).toBe(true);
-      expect((await jsm.streams.info('r3')).state.messages).toBe(2);
-      await nc.close();
-    } finally {
-      await cluster.stop();
-    }
-  });
+    },
+  );
 });
