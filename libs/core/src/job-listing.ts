@@ -15,6 +15,7 @@ import { JOB_STATES, PRIORITIES, type Job, type JobState, type Priority } from '
 import { newRecord } from './records.js';
 import { validatePriority, validateType } from './schedule-options.js';
 import { decodeJobMessage, decodeJson, Hdr, type JobEvent } from './wire.js';
+import { directGet, MAX_BATCH, nextMessages, readRecords } from './batch-reads.js';
 
 /** Which jobs `JobQueue.list()` returns. */
 export interface JobFilter {
@@ -80,20 +81,6 @@ function emptyStats(): QueueStats {
     queueSize: 0,
     dlq: 0,
   };
-}
-
-async function directGet(
-  ctx: CoreContext,
-  stream: string,
-  seq: number,
-  subject: string,
-): Promise<StoredMsg | null> {
-  try {
-    return await ctx.jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
-  } catch (err) {
-    if (/no message found|not found/i.test((err as Error).message)) return null;
-    throw err;
-  }
 }
 
 /** A job view built from a stream message, for jobs without a record. */
@@ -162,28 +149,46 @@ export async function listJobs(ctx: CoreContext, filter: JobFilter): Promise<Job
   const seen = new Set<string>();
   // Bound the work of one page when most hits are stale (state moved on).
   let budget = limit * 20 + 100;
-  while (jobs.length < limit && budget-- > 0) {
-    const m = await directGet(ctx, stream, seq, subject);
-    if (!m) return { jobs };
-    seq = m.seq + 1;
-    let id: string;
-    let fallback: Job | undefined;
-    if (fromStream) {
-      fallback = jobFromMessage(ctx, m, status);
-      if (!fallback) continue;
-      id = fallback.id;
-    } else {
-      const ev = decodeJson<JobEvent>(m.data);
-      if (status === undefined && ev.state !== 'pending' && ev.state !== 'delayed') continue;
-      id = ev.id;
+  while (jobs.length < limit && budget > 0) {
+    // Each message gives at most one job: never read past what the page needs,
+    // so the cursor can follow the last message read.
+    const msgs = await nextMessages(
+      ctx,
+      stream,
+      seq,
+      subject,
+      Math.min(limit - jobs.length, budget),
+    );
+    if (msgs.length === 0) return { jobs };
+    budget -= msgs.length;
+    seq = (msgs[msgs.length - 1] as StoredMsg).seq + 1;
+    const hits: { id: string; fallback?: Job }[] = [];
+    for (const m of msgs) {
+      let id: string;
+      let fallback: Job | undefined;
+      if (fromStream) {
+        fallback = jobFromMessage(ctx, m, status);
+        if (!fallback) continue;
+        id = fallback.id;
+      } else {
+        const ev = decodeJson<JobEvent>(m.data);
+        if (status === undefined && ev.state !== 'pending' && ev.state !== 'delayed') continue;
+        id = ev.id;
+      }
+      if (seen.has(id)) continue;
+      seen.add(id);
+      hits.push({ id, fallback });
     }
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const rec = await ctx.records.get(id);
-    const job = rec?.job ?? fallback;
-    if (!job) continue;
-    if (status !== undefined && job.state !== status) continue;
-    jobs.push(job);
+    const records = await readRecords(
+      ctx,
+      hits.map((h) => h.id),
+    );
+    for (const { id, fallback } of hits) {
+      const job = records.get(id) ?? fallback;
+      if (!job) continue;
+      if (status !== undefined && job.state !== status) continue;
+      jobs.push(job);
+    }
   }
   return { jobs, nextCursor: String(seq) };
 }
@@ -206,13 +211,16 @@ export async function locateJob(
     [ctx.names.delayedStream, ctx.names.delayedWildcard, 'delayed'],
   ] as const) {
     let seq = 1;
-    for (let i = 0; i < scanLimit; i++) {
-      const m = await directGet(ctx, stream, seq, subject);
-      if (!m) break;
-      seq = m.seq + 1;
-      const h = m.header;
-      if (h?.get(Hdr.JobId) === id || (!h?.get(Hdr.JobId) && h?.get(Hdr.MsgId) === id)) {
-        return jobFromMessage(ctx, m, state);
+    for (let left = scanLimit; left > 0;) {
+      const msgs = await nextMessages(ctx, stream, seq, subject, Math.min(left, MAX_BATCH));
+      if (msgs.length === 0) break;
+      left -= msgs.length;
+      seq = (msgs[msgs.length - 1] as StoredMsg).seq + 1;
+      for (const m of msgs) {
+        const h = m.header;
+        if (h?.get(Hdr.JobId) === id || (!h?.get(Hdr.JobId) && h?.get(Hdr.MsgId) === id)) {
+          return jobFromMessage(ctx, m, state);
+        }
       }
     }
   }
