@@ -1,6 +1,7 @@
 /**
  * @rfw/storage-sync: the building blocks the replication
- * and healing workers share: verified object copies, a shared bandwidth
+ * and healing workers share: verified object copies (one object to one
+ * target, skipping a target that holds it already), a shared bandwidth
  * limit, merged bucket walks, checkpoints, version comparison, and the
  * breaker-aware node call wrapper.
  *
@@ -16,6 +17,13 @@
 export { Bandwidth } from './bandwidth.js';
 export { copyObject, CopyVerify, CopySourceError, CopyVerificationError } from './copy-object.js';
 export type { CopyOptions, CopyResult, SourceFailure } from './copy-object.js';
+export { copyToTarget, probeNode } from './copy-to-target.js';
+export type {
+  CopyFailureKind,
+  CopyToTargetOptions,
+  NodeProbe,
+  TargetOutcome,
+} from './copy-to-target.js';
 export { walkBucket, countKeys, listOrEmpty } from './bucket-walk.js';
 export type { WalkEntry, WalkOptions } from './bucket-walk.js';
 export { CheckpointStore } from './checkpoints.js';

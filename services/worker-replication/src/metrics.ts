@@ -16,6 +16,8 @@ export class ReplicationMetrics {
   readonly queueDepth: Gauge;
   /** Objects a resync examined. */
   readonly resyncScanned: Counter;
+  /** Objects a resync copied itself to every target that lacked them. */
+  readonly resyncCopied: Counter;
   /** Replication jobs a resync scheduled. */
   readonly resyncScheduled: Counter;
 
@@ -60,6 +62,11 @@ export class ReplicationMetrics {
     this.resyncScanned = new Counter({
       name: 'rfw_replication_resync_scanned_total',
       help: 'Objects examined by resync jobs',
+      registers,
+    });
+    this.resyncCopied = new Counter({
+      name: 'rfw_replication_resync_copied_total',
+      help: 'Objects resync jobs copied themselves to every target that lacked them',
       registers,
     });
     this.resyncScheduled = new Counter({

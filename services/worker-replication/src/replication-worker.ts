@@ -9,7 +9,7 @@
  */
 import type { JobQueue } from '@rfw/core';
 import type { ObjectInfo, Topology } from '@rfw/storage';
-import { StorageJobType, notifyIndexer, type ReplicationPayload } from '@rfw/storage-jobs';
+import { StorageJobType, type ReplicationPayload } from '@rfw/storage-jobs';
 import {
   DeferError,
   JobResult,
@@ -17,25 +17,14 @@ import {
   type Worker,
   type WorkerContext,
 } from '@rfw/worker';
+import { announceCopy } from './announce.js';
 import type { BacklogLedger } from './backlog.js';
 import type { ReplicationMetrics } from './metrics.js';
 import { replicationSchema, targetsFor } from './plan.js';
 import type { Bandwidth } from '@rfw/storage-sync';
-import {
-  CopySourceError,
-  CopyVerificationError,
-  copyObject,
-  type CopyVerify,
-} from '@rfw/storage-sync';
-import {
-  describeError,
-  isOpenBreaker,
-  isPermanent,
-  isUnavailable,
-  onNode,
-  type NodeGuard,
-} from '@rfw/storage-sync';
-import { anyNodeUp, compareVersions, newest, sameVersion } from '@rfw/storage-sync';
+import { copyToTarget, probeNode, type CopyVerify, type NodeProbe } from '@rfw/storage-sync';
+import { describeError, type NodeGuard } from '@rfw/storage-sync';
+import { anyNodeUp, newest, sameVersion } from '@rfw/storage-sync';
 
 /** What happened at one target. */
 export type TargetStatus =
@@ -78,12 +67,6 @@ type Outcome =
   | { kind: 'unavailable'; status: TargetStatus; breaker: boolean }
   | { kind: 'failed'; status: TargetStatus; permanent: boolean };
 
-interface Probe {
-  node: string;
-  info?: ObjectInfo;
-  down?: { reason: string; breaker: boolean };
-}
-
 export function createReplicationWorker(o: ReplicationWorkerOptions): Worker<ReplicationPayload> {
   return {
     workerType: StorageJobType.Replication,
@@ -97,13 +80,7 @@ export function createReplicationWorker(o: ReplicationWorkerOptions): Worker<Rep
 async function probe(guard: NodeGuard, topology: Topology, node: string, p: ReplicationPayload) {
   const store = topology.nodes.get(node);
   if (!store) throw new NonRetryableError(`unknown node ${node}`);
-  try {
-    return { node, info: await onNode(guard, node, () => store.head(p.bucket, p.key)) } as Probe;
-  } catch (err) {
-    if (isUnavailable(err))
-      return { node, down: { reason: describeError(err), breaker: isOpenBreaker(err) } } as Probe;
-    throw err;
-  }
+  return probeNode(guard, store, p.bucket, p.key);
 }
 
 async function replicate(
@@ -123,10 +100,12 @@ async function replicate(
 
   // Find the version to copy and every healthy replica holding it.
   const candidates = p.sourceNode ? [p.sourceNode] : [...topology.nodes.keys()];
-  const probes = new Map<string, Probe>();
+  const probes = new Map<string, NodeProbe>();
   for (const pr of await Promise.all(candidates.map((n) => probe(guard, topology, n, p))))
     probes.set(pr.node, pr);
-  const holders = [...probes.values()].filter((x): x is Probe & { info: ObjectInfo } => !!x.info);
+  const holders = [...probes.values()].filter(
+    (x): x is NodeProbe & { info: ObjectInfo } => !!x.info,
+  );
   const down = [...probes.values()].filter((x) => x.down);
   const version =
     p.versionId !== undefined
@@ -208,89 +187,48 @@ function outcomeLabel(out: Outcome): string {
 
 async function replicateTo(
   target: string,
-  known: Probe,
+  known: NodeProbe,
   sources: string[],
   version: ObjectInfo,
   p: ReplicationPayload,
   ctx: WorkerContext<ReplicationPayload>,
   o: ReplicationWorkerOptions,
 ): Promise<Outcome> {
-  const unavailable = (reason: string, breaker: boolean): Outcome => {
-    o.metrics?.failures.inc({ target, reason: 'unavailable' });
-    return { kind: 'unavailable', status: `deferred: ${reason}`, breaker };
-  };
-  const failed = (reason: string, kind: string, permanent = false): Outcome => {
-    o.metrics?.failures.inc({ target, reason: kind });
-    return { kind: 'failed', status: `failed: ${reason}`, permanent };
-  };
-  if (known.down) return unavailable(known.down.reason, known.down.breaker);
-  const existing = known.info;
-  if (existing && sameVersion(existing, version))
-    return { kind: 'done', status: 'skipped-identical', bytes: 0 };
-  if (existing && compareVersions(existing, version) > 0)
-    return { kind: 'done', status: 'skipped-newer', bytes: 0 };
-
-  const guard: NodeGuard = (node, fn) => ctx.guard(node, fn);
-  const targetStore = o.topology.nodes.get(target);
-  if (!targetStore) return failed(`unknown node ${target}`, 'other', true);
-  const sourceErrors: CopySourceError[] = [];
-  for (const source of sources) {
-    const sourceStore = o.topology.nodes.get(source);
-    if (!sourceStore || source === target) continue;
-    try {
-      const copied = await onNode(guard, target, () =>
-        copyObject({
-          source: sourceStore,
-          target: targetStore,
+  const out = await copyToTarget({
+    nodes: o.topology.nodes,
+    guard: (node, fn) => ctx.guard(node, fn),
+    bucket: p.bucket,
+    key: p.key,
+    version,
+    target,
+    sources,
+    known,
+    bandwidth: o.bandwidth,
+    verify: o.verify,
+    signal: ctx.signal,
+    onSourceError: (err) =>
+      ctx.logger.warn({ err, source: err.node, target }, 'source failed, trying the next one'),
+  });
+  switch (out.kind) {
+    case 'unavailable':
+      o.metrics?.failures.inc({ target, reason: 'unavailable' });
+      return { kind: 'unavailable', status: `deferred: ${out.reason}`, breaker: out.breaker };
+    case 'failed':
+      o.metrics?.failures.inc({ target, reason: out.failure });
+      return { kind: 'failed', status: `failed: ${out.reason}`, permanent: out.permanent };
+    case 'done':
+      if (out.status === 'copied') {
+        o.metrics?.bytes.inc({ target }, out.bytes);
+        o.metrics?.copySeconds.observe({ target }, out.durationMs / 1000);
+        ctx.logger.debug({ source: out.source, target, bytes: out.bytes }, 'replica written');
+        await announceCopy(o.queue, ctx.logger, {
           bucket: p.bucket,
           key: p.key,
-          expected: version,
-          bandwidth: o.bandwidth,
-          signal: ctx.signal,
-          verify: o.verify,
-        }),
-      );
-      o.metrics?.bytes.inc({ target }, copied.bytes);
-      o.metrics?.copySeconds.observe({ target }, copied.durationMs / 1000);
-      ctx.logger.debug({ source, target, bytes: copied.bytes }, 'replica written');
-      await announce(o, ctx, p, target, version.versionId);
-      return { kind: 'done', status: 'copied', bytes: copied.bytes };
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      if (err instanceof CopySourceError) {
-        if (err.kind === 'changed') return failed('the source changed during the copy', 'source');
-        ctx.logger.warn({ err, source, target }, 'source failed, trying the next one');
-        sourceErrors.push(err);
-        continue;
+          node: target,
+          versionId: version.versionId,
+        });
       }
-      if (isUnavailable(err)) return unavailable(describeError(err), isOpenBreaker(err));
-      if (err instanceof CopyVerificationError) return failed(err.message, 'verification');
-      return failed(describeError(err), 'other', isPermanent(err));
-    }
-  }
-  if (sourceErrors.length && sourceErrors.every((e) => e.kind === 'unavailable'))
-    return unavailable(
-      `no source reachable (${sourceErrors.map((e) => e.node).join(', ')})`,
-      false,
-    );
-  return failed(
-    `no source could provide it: ${sourceErrors.map((e) => e.message).join('; ') || 'none left'}`,
-    'source',
-  );
-}
-
-async function announce(
-  o: ReplicationWorkerOptions,
-  ctx: WorkerContext<ReplicationPayload>,
-  p: ReplicationPayload,
-  node: string,
-  versionId: string,
-): Promise<void> {
-  if (!o.queue) return;
-  try {
-    await notifyIndexer(o.queue, { op: 'put', bucket: p.bucket, key: p.key, node, versionId });
-  } catch (err) {
-    ctx.logger.warn({ err, node }, 'could not notify the indexer');
+      return { kind: 'done', status: out.status, bytes: out.bytes };
   }
 }
 

@@ -1,11 +1,14 @@
 /**
  * The `replication-resync` job: walk a bucket (or a key prefix) across every
- * node in key order and schedule one `replication` job per object version
- * that some replica lacks, naming exactly the targets that lack it. The walk
- * saves a checkpoint (the last key done, and the counts) in the control KV
- * bucket after each page, so a crash, a timeout or a shutdown resumes where
- * it stopped; the scheduled jobs have deterministic ids, so the page redone
- * after a crash schedules nothing twice.
+ * node in key order and bring every object version that some replica lacks
+ * to exactly the targets that lack it: copied by the resync itself, a
+ * bounded number of objects at a time (`copyInline`), or, for an object that
+ * copy could not finish, by a `replication` job naming the targets left.
+ * The walk saves a checkpoint (the last key done, and the counts) in the
+ * control KV bucket after each page, so a crash, a timeout or a shutdown
+ * resumes where it stopped. The page redone after a crash copies nothing
+ * twice (what was copied is now in sync) and schedules nothing twice (the
+ * jobs have deterministic ids).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KV } from '@nats-io/kv';
@@ -25,9 +28,12 @@ import { DeferError, JobResult, type Worker, type WorkerContext } from '@rfw/wor
 import type { BacklogLedger } from './backlog.js';
 import { replicationJobId } from './job-ids.js';
 import type { ReplicationMetrics } from './metrics.js';
-import { walkBucket, listOrEmpty, type WalkEntry } from '@rfw/storage-sync';
+import { copyInline, type Planned } from './inline-copy.js';
+import { walkBucket, listOrEmpty, prefetch, type WalkEntry } from '@rfw/storage-sync';
+import type { Bandwidth, CopyVerify } from '@rfw/storage-sync';
 import { CheckpointStore } from '@rfw/storage-sync';
 import { describeError, isOpenBreaker, isUnavailable, onNode } from '@rfw/storage-sync';
+import type { NodeGuard } from '@rfw/storage-sync';
 import { readableSchema } from '@rfw/storage-sync';
 import { newest, sameVersion } from '@rfw/storage-sync';
 
@@ -37,6 +43,9 @@ export interface ResyncCheckpoint {
   after?: string;
   scanned: number;
   inSync: number;
+  /** Absent in checkpoints written before inline copies: 0. */
+  copied?: number;
+  bytesCopied?: number;
   scheduled: number;
   startedAt: number;
 }
@@ -49,7 +58,14 @@ export interface ResyncResult {
   scanned: number;
   /** Objects already on every replica. */
   inSync: number;
-  /** Replication jobs scheduled. */
+  /** Objects the resync copied itself to every target that lacked them. */
+  copied: number;
+  /** Bytes those copies wrote, over all targets. */
+  bytesCopied: number;
+  /**
+   * Objects handed to a `replication` job: the inline copy could not finish
+   * them (or inline copies are off), or a job was already waiting for them.
+   */
   scheduled: number;
   /** The checkpoint key this run resumed after, when it did. */
   resumedFrom?: string;
@@ -77,6 +93,16 @@ export interface ResyncWorkerOptions {
   deferMs?: number;
   /** Resync jobs at once in this instance. @default 1 */
   concurrency?: number;
+  /**
+   * Objects a resync copies at once itself; 0: none, every lagging object
+   * gets a `replication` job (spreads the copies over every instance, at
+   * several NATS round trips per object). @default 8
+   */
+  copyConcurrency?: number;
+  /** Shared bandwidth limit of the inline copies (the replication worker's); none: unlimited. */
+  bandwidth?: Bandwidth;
+  /** How inline copies are checked. @default 'checksum' */
+  verify?: CopyVerify;
 }
 
 /** `ReplicationResyncPayload`, plus: a valid bucket name that the topology places. */
@@ -106,13 +132,7 @@ export function createResyncWorker(o: ResyncWorkerOptions): Worker<ReplicationRe
   };
 }
 
-interface Planned {
-  key: string;
-  versionId: string;
-  targets: string[];
-}
-
-/** Which replicas of `entry` lack its newest version (none when it is in sync). */
+/** Which replicas of `entry` lack its newest version, and which hold it (none when it is in sync). */
 export function plan(topology: Topology, bucket: string, entry: WalkEntry): Planned | undefined {
   const latest = newest(entry.replicas.values());
   if (!latest) return undefined;
@@ -120,7 +140,11 @@ export function plan(topology: Topology, bucket: string, entry: WalkEntry): Plan
     const have = entry.replicas.get(n);
     return !have || !sameVersion(have, latest);
   });
-  return targets.length ? { key: entry.key, versionId: latest.versionId, targets } : undefined;
+  if (!targets.length) return undefined;
+  const sources = [...entry.replicas]
+    .filter(([, info]) => sameVersion(info, latest))
+    .map(([node]) => node);
+  return { key: entry.key, versionId: latest.versionId, version: latest, sources, targets };
 }
 
 async function resync(
@@ -134,6 +158,8 @@ async function resync(
   const cp: ResyncCheckpoint = saved ?? {
     scanned: 0,
     inSync: 0,
+    copied: 0,
+    bytesCopied: 0,
     scheduled: 0,
     startedAt: Date.now(),
   };
@@ -141,43 +167,65 @@ async function resync(
   if (resumedFrom !== undefined)
     ctx.logger.info({ after: resumedFrom, scanned: cp.scanned }, 'resuming resync from checkpoint');
   const stores = [...o.topology.nodes.values()];
+  const guard: NodeGuard = (n, fn) => ctx.guard(n, fn);
   const list = (store: ObjectStore, opts: Parameters<ObjectStore['list']>[0]) =>
-    onNode(
-      (n, fn) => ctx.guard(n, fn),
-      store.id,
-      () => listOrEmpty(store, opts),
-    );
+    onNode(guard, store.id, () => listOrEmpty(store, opts));
+  const copyConcurrency = o.copyConcurrency ?? 8;
   let scannedThisAttempt = 0;
+  // The next page is listed while this one is copied: it was listed from when this one arrived.
   let listedAt = Date.now();
   try {
-    for await (const page of walkBucket({
-      stores,
-      bucket: p.bucket,
-      prefix: p.prefix,
-      after: cp.after,
-      pageSize: o.pageSize,
-      list,
-    })) {
+    const pages = prefetch(
+      walkBucket({
+        stores,
+        bucket: p.bucket,
+        prefix: p.prefix,
+        after: cp.after,
+        pageSize: o.pageSize,
+        list,
+      }),
+    );
+    for await (const page of pages) {
+      const pageListedAt = listedAt;
+      listedAt = Date.now();
       ctx.signal.throwIfAborted();
       const planned: Planned[] = [];
       for (const entry of page) {
         const need = plan(o.topology, p.bucket, entry);
         if (need) planned.push(need);
       }
-      cp.scheduled += await fanOut(p, planned, listedAt, ctx, o);
+      const inline =
+        copyConcurrency > 0 && planned.length
+          ? await copyInline(planned, {
+              topology: o.topology,
+              guard,
+              bucket: p.bucket,
+              concurrency: copyConcurrency,
+              bandwidth: o.bandwidth,
+              verify: o.verify,
+              signal: ctx.signal,
+              queue: o.queue,
+              metrics: o.metrics,
+              logger: ctx.logger,
+            })
+          : { copied: 0, bytes: 0, leftover: planned };
+      const scheduled = await fanOut(p, inline.leftover, pageListedAt, ctx, o);
+      cp.copied = (cp.copied ?? 0) + inline.copied;
+      cp.bytesCopied = (cp.bytesCopied ?? 0) + inline.bytes;
+      cp.scheduled += scheduled;
       cp.inSync += page.length - planned.length;
       cp.scanned += page.length;
       scannedThisAttempt += page.length;
       cp.after = page[page.length - 1]?.key ?? cp.after;
       await checkpoints.save(ctx.jobId, cp);
       o.metrics?.resyncScanned.inc(page.length);
-      o.metrics?.resyncScheduled.inc(planned.length);
+      o.metrics?.resyncCopied.inc(inline.copied);
+      o.metrics?.resyncScheduled.inc(scheduled);
       ctx.progress({
         done: cp.scanned,
-        message: `${cp.scanned} objects checked, ${cp.scheduled} replication jobs scheduled`,
+        message: `${cp.scanned} objects checked, ${cp.copied} copied, ${cp.scheduled} replication jobs scheduled`,
       });
       if (o.pauseMs) await sleep(o.pauseMs, undefined, { signal: ctx.signal });
-      listedAt = Date.now();
     }
   } catch (err) {
     if (isUnavailable(err)) {
@@ -194,6 +242,8 @@ async function resync(
     ...(p.prefix !== undefined ? { prefix: p.prefix } : {}),
     scanned: cp.scanned,
     inSync: cp.inSync,
+    copied: cp.copied ?? 0,
+    bytesCopied: cp.bytesCopied ?? 0,
     scheduled: cp.scheduled,
     ...(resumedFrom !== undefined ? { resumedFrom } : {}),
     scannedThisAttempt,

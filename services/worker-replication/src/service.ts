@@ -36,6 +36,8 @@ export const ReplicationEnv = BreakerEnv.extend({
   REPLICATION_RESYNC_PAUSE_MS: int.min(0).max(60_000).default(0),
   /** Resync jobs at once in this instance. */
   REPLICATION_RESYNC_CONCURRENCY: int.min(1).max(16).default(1),
+  /** Objects a resync copies at once itself; 0: a replication job per lagging object. */
+  REPLICATION_RESYNC_COPY_CONCURRENCY: int.min(0).max(64).default(8),
   /** Period of the backlog gauges refresh and ledger pruning, ms. */
   REPLICATION_BACKLOG_INTERVAL_MS: int.min(500).max(3_600_000).default(15_000),
 });
@@ -102,6 +104,9 @@ export async function startReplicationService(env: NodeJS.ProcessEnv = process.e
             pauseMs: cfg.REPLICATION_RESYNC_PAUSE_MS,
             deferMs: cfg.BREAKER_RESET_MS,
             concurrency: cfg.REPLICATION_RESYNC_CONCURRENCY,
+            copyConcurrency: cfg.REPLICATION_RESYNC_COPY_CONCURRENCY,
+            bandwidth,
+            verify: cfg.REPLICATION_VERIFY,
           }),
         ];
       },
