@@ -72,12 +72,18 @@ describe('job_processing: chaos: malformed job messages', () => {
     );
 
     // Subjects under jobs.> that no worker's consumer matches. An unknown priority
-    // or an extra token is refused by the stream at publish time (never accepted);
-    // a type no worker can ever register is accepted and then dead-lettered.
+    // or a token past the job id is refused by the stream at publish time (never
+    // accepted); a type no worker can ever register is accepted and then dead-lettered.
     const refusedStray = [
       names.jobSubject('chaos', 'urgent' as never),
-      `${names.jobSubject('chaos', 'normal')}.extra`,
+      `${names.jobMessageSubject('chaos', 'normal', 'extra')}.more`,
     ];
+    // A job on its own subject (v2) whose Rfw-Job-Id header names another job is poison.
+    const mismatch = natsHeaders();
+    mismatch.set('Rfw-Job-Id', 'header-id');
+    await js.publish(names.jobMessageSubject('chaos', 'normal', 'subject-id'), '{}', {
+      headers: mismatch,
+    });
     const strayAccepted: string[] = [];
     for (const [k, subject] of refusedStray.entries()) {
       const h = natsHeaders();
@@ -213,6 +219,7 @@ describe('job_processing: chaos: malformed job messages', () => {
     };
     writeReport(report);
 
+    expect(byId.get('subject-id')?.[0]?.reason).toMatch(/differs from the subject's id/);
     expect(pool.crashes).toEqual([]);
     expect(pool.pids().get(0)).toBe(pid);
     expect(refused).toEqual([]);

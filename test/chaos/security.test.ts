@@ -65,6 +65,8 @@ describe('integration: chaos: NATS permissions and admin API token', () => {
       for (const t of types) {
         const subjects: Array<[string, boolean]> = [
           ...PRIORITIES.map((p): [string, boolean] => [`rfw.jobs.${t}.${p}`, produces(t)]),
+          // Wire format v2: a job on its own subject.
+          [`rfw.jobs.${t}.high.probe-job`, produces(t)],
           [`rfw.delayed.${t}.normal`, produces(t)],
           [`rfw.dlq.${t}`, consumes(t)],
           // A producer announces what it schedules; only the consumer of a type ends its jobs.
@@ -104,7 +106,7 @@ describe('integration: chaos: NATS permissions and admin API token', () => {
           () =>
             jsm.consumers.add('rfw_jobs', {
               durable_name: `rfw_${other}_normal`,
-              filter_subject: `rfw.jobs.${other}.normal`,
+              filter_subject: `rfw.jobs.${other}.normal.*`,
               ack_policy: 'explicit' as never,
             }),
         ],

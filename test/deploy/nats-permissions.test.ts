@@ -36,7 +36,7 @@ describe('integration: deploy/nats', () => {
       const perm = permissionsFor(role);
       for (const type of role.consumes) {
         expect(perm.publish).toContain(
-          `$JS.API.CONSUMER.CREATE.rfw_jobs.${names.consumerName(type, 'high')}.${names.jobSubject(type, 'high')}`,
+          `$JS.API.CONSUMER.CREATE.rfw_jobs.${names.consumerName(type, 'high')}.${names.jobFilter(type, 'high')}`,
         );
       }
       // Never a wildcard over other types' consumers or the whole API.

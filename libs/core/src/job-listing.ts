@@ -13,6 +13,7 @@ import type { CoreContext } from './context.js';
 import { JobValidationError } from './errors.js';
 import { JOB_STATES, PRIORITIES, type Job, type JobState, type Priority } from './job.js';
 import { newRecord } from './records.js';
+import { V1_ID_TOKEN } from './names.js';
 import { validatePriority, validateType } from './schedule-options.js';
 import { decodeJobMessage, decodeJson, Hdr, type JobEvent } from './wire.js';
 import { directGet, MAX_BATCH, nextMessages, readRecords } from './batch-reads.js';
@@ -141,7 +142,7 @@ export async function listJobs(ctx: CoreContext, filter: JobFilter): Promise<Job
         : ctx.names.eventsStream;
   const subject =
     status === 'pending'
-      ? ctx.names.jobSubject(type, priority)
+      ? ctx.names.jobFilter(type, priority)
       : status === 'delayed'
         ? ctx.names.delayedSubject(type, priority)
         : ctx.names.eventSubject(type, priority, status ?? '*');
@@ -183,6 +184,15 @@ export async function listJobs(ctx: CoreContext, filter: JobFilter): Promise<Job
       ctx,
       hits.map((h) => h.id),
     );
+    // A waiting job without a record (v2) is its own message.
+    const unrecorded = fromStream ? [] : hits.filter((h) => !records.has(h.id));
+    const own = await Promise.all(
+      unrecorded.map((h) => directGet(ctx, ctx.names.jobsStream, 1, ctx.names.jobIdFilter(h.id))),
+    );
+    unrecorded.forEach((h, i) => {
+      const m = own[i];
+      if (m) h.fallback = jobFromMessage(ctx, m, 'pending');
+    });
     for (const { id, fallback } of hits) {
       const job = records.get(id) ?? fallback;
       if (!job) continue;
@@ -206,8 +216,12 @@ export async function locateJob(
       return jobFromMessage(ctx, m, 'pending');
     }
   }
+  // A job on its own subject (v2) is one direct get away.
+  const own = await directGet(ctx, ctx.names.jobsStream, 1, ctx.names.jobIdFilter(id));
+  if (own) return jobFromMessage(ctx, own, 'pending');
+  // Else scan what v1 producers published (stored with a `_` id token).
   for (const [stream, subject, state] of [
-    [ctx.names.jobsStream, ctx.names.jobsWildcard, 'pending'],
+    [ctx.names.jobsStream, `${ctx.names.jobSubject('*', '*')}.${V1_ID_TOKEN}`, 'pending'],
     [ctx.names.delayedStream, ctx.names.delayedWildcard, 'delayed'],
   ] as const) {
     let seq = 1;
@@ -260,24 +274,46 @@ export async function statistics(ctx: CoreContext): Promise<Statistics> {
     t.total[field] += n;
     total[field] += n;
   };
-  const [queued, delayed, events, dlq] = await Promise.all([
-    subjectCounts(ctx, names.jobsStream, names.jobsWildcard),
+  const [delayed, events, dlq, jobsInfo] = await Promise.all([
     subjectCounts(ctx, names.delayedStream, names.delayedWildcard),
     subjectCounts(ctx, names.eventsStream, names.eventsWildcard),
     subjectCounts(ctx, names.dlqStream, names.dlqWildcard),
+    ctx.jsm.streams.info(names.jobsStream),
   ]);
+  // Waiting jobs are counted by their consumers (one per type and priority).
+  // Job subjects are per job (v2), so the stream's subject counts are
+  // O(waiting jobs): read them only when the consumers leave messages out
+  // (a type no worker has started yet), and only for those queues.
+  const queues = new Map<string, { type: string; priority: string; n: number }>();
   const consumers = new Map<string, { pending: number; inFlight: number }>();
+  let covered = 0;
   for await (const ci of ctx.jsm.consumers.list(names.jobsStream)) {
     const f = ci.config.filter_subject;
-    if (f) consumers.set(f, { pending: ci.num_pending, inFlight: ci.num_ack_pending });
+    const p = f ? names.parseJobSubject(f) : undefined;
+    if (!f || !p) continue;
+    consumers.set(f, { pending: ci.num_pending, inFlight: ci.num_ack_pending });
+    queues.set(f, { type: p.type, priority: p.priority, n: ci.num_pending + ci.num_ack_pending });
+    covered += ci.num_pending + ci.num_ack_pending;
   }
-  for (const [subject, n] of Object.entries(queued)) {
-    const p = names.parseJobSubject(subject);
-    if (!p) continue;
-    add(p.type, p.priority, 'queueSize', n);
-    const c = consumers.get(subject);
-    add(p.type, p.priority, 'pending', c ? c.pending : n);
-    if (c) add(p.type, p.priority, 'running', c.inFlight);
+  if (jobsInfo.state.messages > covered) {
+    for (const [subject, n] of Object.entries(
+      await subjectCounts(ctx, names.jobsStream, names.jobsWildcard),
+    )) {
+      const p = names.parseJobSubject(subject);
+      if (!p) continue;
+      const filter = names.jobFilter(p.type, p.priority as Priority);
+      if (consumers.has(filter)) continue;
+      const q = queues.get(filter) ?? { type: p.type, priority: p.priority, n: 0 };
+      q.n += n;
+      queues.set(filter, q);
+    }
+  }
+  for (const [filter, q] of queues) {
+    if (q.n === 0 && !consumers.get(filter)?.inFlight) continue;
+    add(q.type, q.priority, 'queueSize', q.n);
+    const c = consumers.get(filter);
+    add(q.type, q.priority, 'pending', c ? c.pending : q.n);
+    if (c) add(q.type, q.priority, 'running', c.inFlight);
   }
   for (const [subject, n] of Object.entries(delayed)) {
     const p = names.parseJobSubject(subject);

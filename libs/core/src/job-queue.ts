@@ -189,9 +189,17 @@ export class JobQueue implements AsyncDisposable {
         rerun = { previous: existing.job, revision };
       }
     }
+    // A job with a generated id is one stored write: its message, on its own
+    // subject, is its pending record (wire format v2); the first worker or
+    // canceller to end it writes the record. Delayed jobs and explicit ids
+    // keep a record from the start (the scheduler releases, and dedupe by id
+    // must outlive the stream's duplicate window).
+    const recordless = !delayed && !job.explicitId;
     const subject = delayed
       ? ctx.names.delayedSubject(job.type, job.priority)
-      : ctx.names.jobSubject(job.type, job.priority);
+      : recordless
+        ? ctx.names.jobMessageSubject(job.type, job.priority, job.id)
+        : ctx.names.jobSubject(job.type, job.priority);
     const headers = encodeJobHeaders({
       id: job.id,
       maxRetries: job.maxRetries,
@@ -210,9 +218,11 @@ export class JobQueue implements AsyncDisposable {
       throw mapPublishError(err, subject);
     }
     if (ack.duplicate) return job.id;
-    const located = record({ stream: ack.stream, seq: ack.seq });
-    if (rerun) await ctx.records.update(located, rerun.revision);
-    else await ctx.records.create(located);
+    if (!recordless) {
+      const located = record({ stream: ack.stream, seq: ack.seq });
+      if (rerun) await ctx.records.update(located, rerun.revision);
+      else await ctx.records.create(located);
+    }
     publishEvent(ctx, {
       id: job.id,
       type: job.type,
@@ -335,7 +345,14 @@ export class JobQueue implements AsyncDisposable {
       const dead = await getDeadLetterMessage(ctx, fromDlq.seq);
       if (dead) {
         body = dead.data;
-        publishSubject = dead.header?.get(Hdr.OriginalSubject) || subject;
+        // The job keeps its record: back on a v1 subject (its own subject
+        // means "no record yet" to a worker, see `jobMessageSubject`).
+        const original = dead.header?.get(Hdr.OriginalSubject);
+        const parsed = original ? ctx.names.parseJobSubject(original) : undefined;
+        publishSubject =
+          parsed?.kind === 'jobs' && original?.split('.').length === 5
+            ? `${original.slice(0, original.lastIndexOf('.'))}`
+            : original || subject;
         const h = natsHeaders();
         for (const [k, values] of dead.header ?? []) {
           if (

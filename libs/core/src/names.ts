@@ -1,6 +1,9 @@
 import type { JobState, Priority } from './job.js';
 import { ConfigError } from './errors.js';
 
+/** The last token of a stored job message published to a v1 subject (no id in the subject). */
+export const V1_ID_TOKEN = '_';
+
 const PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,15}$/;
 
 /**
@@ -51,9 +54,29 @@ export class Names {
     return `${this.prefix}_storage_metrics`;
   }
 
-  /** `<prefix>.jobs.<type>.<priority>`; wildcards allowed for filters. */
+  /**
+   * `<prefix>.jobs.<type>.<priority>`: where a wire-format v1 producer
+   * publishes. The jobs stream stores such a message as
+   * `<prefix>.jobs.<type>.<priority>._` (a subject transform), so that every
+   * stored job message has the shape of {@link jobMessageSubject}.
+   */
   jobSubject(type: string, priority: Priority | '*'): string {
     return `${this.prefix}.jobs.${type}.${priority}`;
+  }
+  /**
+   * `<prefix>.jobs.<type>.<priority>.<id>`: one subject per job (wire format
+   * v2), so that a waiting job is found by id with one direct get.
+   */
+  jobMessageSubject(type: string, priority: Priority, id: string): string {
+    return `${this.prefix}.jobs.${type}.${priority}.${id}`;
+  }
+  /** Every stored job message of a type and priority (wildcards allowed): consumers' filter. */
+  jobFilter(type: string, priority: Priority | '*'): string {
+    return `${this.prefix}.jobs.${type}.${priority}.*`;
+  }
+  /** The stored subject of a job with id `id`, of any type and priority. */
+  jobIdFilter(id: string): string {
+    return `${this.prefix}.jobs.*.*.${id}`;
   }
   get jobsWildcard(): string {
     return `${this.prefix}.jobs.>`;
@@ -94,10 +117,22 @@ export class Names {
     return `${this.prefix}_${type}_${priority}`;
   }
 
-  /** Parse `<prefix>.<kind>.<type>.<priority>[...]` back into its parts. */
-  parseJobSubject(subject: string): { kind: string; type: string; priority: string } | undefined {
+  /**
+   * Parse `<prefix>.<kind>.<type>.<priority>[.<id>]` back into its parts. `id`
+   * is the subject's job id token; absent on a v1 subject and on a stored v1
+   * message (`_`).
+   */
+  parseJobSubject(
+    subject: string,
+  ): { kind: string; type: string; priority: string; id?: string } | undefined {
     const parts = subject.split('.');
     if (parts.length < 4 || parts[0] !== this.prefix) return undefined;
-    return { kind: parts[1] ?? '', type: parts[2] ?? '', priority: parts[3] ?? '' };
+    const token = parts[4];
+    return {
+      kind: parts[1] ?? '',
+      type: parts[2] ?? '',
+      priority: parts[3] ?? '',
+      ...(token !== undefined && token !== V1_ID_TOKEN && parts.length === 5 ? { id: token } : {}),
+    };
   }
 }

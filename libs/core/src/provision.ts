@@ -17,7 +17,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { ProvisioningDriftError } from './errors.js';
-import type { Names } from './names.js';
+import { V1_ID_TOKEN, type Names } from './names.js';
 import { PRIORITIES } from './job.js';
 
 /** Settings of the streams and buckets, applied idempotently on connect. */
@@ -172,7 +172,14 @@ export async function provisionCore(
     jsm,
     {
       name: names.jobsStream,
-      subjects: prioritySubjects('jobs'),
+      // v1 subjects (`.jobs.<type>.<priority>`) and v2 per-job subjects
+      // (`.jobs.<type>.<priority>.<id>`); a v1 message is stored with a `_`
+      // id token, so one filter per type and priority sees both.
+      subjects: [...prioritySubjects('jobs'), ...PRIORITIES.map((p) => names.jobFilter('*', p))],
+      subject_transform: {
+        src: names.jobSubject('*', '*'),
+        dest: `${names.jobSubject('{{wildcard(1)}}', '{{wildcard(2)}}' as never)}.${V1_ID_TOKEN}`,
+      },
       retention: RetentionPolicy.Workqueue,
       discard: DiscardPolicy.New,
       ...(maxQueued.wanted === undefined ? {} : { max_msgs: maxQueued.wanted }),

@@ -7,7 +7,10 @@ import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
 import { LIMITS, PRIORITIES, type Job, type JobBackoff, type Priority } from './job.js';
 import type { Names } from './names.js';
 
-/** Wire format version carried in `Rfw-Version`. */
+/**
+ * Version of the headers, carried in `Rfw-Version`. Wire format v2 changed
+ * subjects, not headers (see `docs/wire-format.md`): the headers are still v1.
+ */
 export const WIRE_VERSION = '1';
 
 /** Header names. All optional on a bare publish. */
@@ -92,7 +95,8 @@ export function decodeJobMessage(
   const parsed = names.parseJobSubject(subject);
   const type = parsed?.type ?? '';
   const priority = parsed?.priority ?? '';
-  const id = jobIdOf(h, seq);
+  // v2: the subject names the job; a header, if any, must agree with it.
+  const id = parsed?.id ?? jobIdOf(h, seq);
   const bad = (reason: string): DecodeResult => ({
     ok: false,
     reason: readable(reason),
@@ -112,6 +116,11 @@ export function decodeJobMessage(
   if (!LIMITS.idPattern.test(id))
     return bad(
       `invalid job id ${JSON.stringify(id.slice(0, 80))} (expected ${LIMITS.idPattern.source})`,
+    );
+  const headerId = h?.get(Hdr.JobId);
+  if (parsed?.id !== undefined && headerId && headerId !== parsed.id)
+    return bad(
+      `header ${Hdr.JobId} ${JSON.stringify(headerId.slice(0, 80))} differs from the subject's id`,
     );
   const version = h?.get(Hdr.Version);
   if (version && version !== WIRE_VERSION)

@@ -111,7 +111,7 @@ describe('job_processing: JobQueue against a real nats-server', () => {
     await jsm.consumers.add(names.jobsStream, {
       durable_name: 'cancel_probe',
       ack_policy: AckPolicy.Explicit,
-      filter_subject: names.jobSubject('cancelme', 'normal'),
+      filter_subject: names.jobFilter('cancelme', 'normal'),
     });
     const c = await jetstream(nc).consumers.get(names.jobsStream, 'cancel_probe');
     const seen: string[] = [];

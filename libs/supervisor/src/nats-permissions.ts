@@ -126,13 +126,15 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
     for (const prio of PRIORITIES) {
       const c = n.consumerName(type, prio);
       pub.add(`${api}.CONSUMER.INFO.${n.jobsStream}.${c}`);
-      pub.add(`${api}.CONSUMER.CREATE.${n.jobsStream}.${c}.${n.jobSubject(type, prio)}`);
+      pub.add(`${api}.CONSUMER.CREATE.${n.jobsStream}.${c}.${n.jobFilter(type, prio)}`);
       pub.add(`${api}.CONSUMER.MSG.NEXT.${n.jobsStream}.${c}`);
       pub.add(`$JS.ACK.${n.jobsStream}.${c}.>`);
     }
     pub.add(n.dlqSubject(type));
     pub.add(n.eventSubject(type, '*', '*'));
   }
+  // The sweep of jobs no consumer matches first checks the consumers' counts.
+  if (spec.consumes.length) pub.add(`${api}.CONSUMER.LIST.${n.jobsStream}`);
   // Cancel requests for its own types only (the runtime subscribes per type).
   for (const type of spec.consumes) sub.add(n.controlSubject('cancel', type));
 
@@ -140,6 +142,8 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
   const produced = spec.produces === '*' ? ['*'] : spec.produces;
   for (const type of produced) {
     pub.add(`${p}.jobs.${tok(type)}.*`);
+    // Wire format v2: a job on its own subject, `.jobs.<type>.<priority>.<id>`.
+    pub.add(`${p}.jobs.${tok(type)}.*.*`);
     pub.add(`${p}.delayed.${tok(type)}.*`);
     // A producer announces what it enqueued, nothing else: it cannot forge outcomes.
     pub.add(`${p}.events.${tok(type)}.*.pending`);

@@ -75,7 +75,7 @@ export class TypeDispatcher {
         durable_name: name,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
-        filter_subject: core.names.jobSubject(this.type, p),
+        filter_subject: core.names.jobFilter(this.type, p),
         ack_wait: nanos(opts.ackWaitMs),
         max_deliver: -1,
         max_ack_pending: 20_000,
@@ -89,6 +89,7 @@ export class TypeDispatcher {
         ) {
           await core.jsm.consumers.update(core.names.jobsStream, name, {
             ack_wait: config.ack_wait,
+            filter_subject: config.filter_subject,
           });
         }
       } catch (err) {
@@ -126,6 +127,8 @@ export class TypeDispatcher {
 
   private async startReader(p: Priority): Promise<void> {
     const { core, opts } = this.deps;
+    // A reader that starts again may be facing a consumer made anew.
+    await this.deps.fresh.attach();
     const consumer = await core.js.consumers.get(
       core.names.jobsStream,
       core.names.consumerName(this.type, p),

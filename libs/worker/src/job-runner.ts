@@ -40,6 +40,8 @@ import {
 } from './worker.js';
 import { JobContext } from './job-context.js';
 import type { WriteLimiter } from './write-limiter.js';
+import type { RecentCancels } from './recent-cancels.js';
+import type { FreshMessages } from './fresh-messages.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
 
 /** The breaker key that stands for the whole job type. */
@@ -69,6 +71,10 @@ export interface RunnerDeps {
   running: Map<string, ActiveJob>;
   /** Bounds the `running` record writes in flight (see WriteLimiter). */
   runningWrites: WriteLimiter;
+  /** Ids named by cancel requests lately (see RecentCancels). */
+  recentCancels: RecentCancels;
+  /** Which first deliveries may skip the record read (see FreshMessages). */
+  fresh: FreshMessages;
 }
 
 type Outcome =
@@ -211,7 +217,13 @@ async function decode(
   return undefined;
 }
 
-/** The job's record, or a new `pending` one for a job published without a record. */
+/**
+ * The job's record, or a new `pending` one for a job published without a
+ * record. A fresh first delivery of a job on its own subject (wire format
+ * v2) has no record by contract: nothing is read, and the first write
+ * creates it (a canceller that wrote one first wins that write; see
+ * `Attempt.write`, and `FreshMessages` for what fresh means).
+ */
 async function readRecord(
   deps: RunnerDeps,
   spec: TypeSpec,
@@ -219,7 +231,12 @@ async function readRecord(
   env: JobEnvelope,
   payload: unknown,
 ): Promise<{ job: Job; rev: number | undefined }> {
-  const found = await deps.core.records.get(env.id);
+  const recordless =
+    !msg.info.redelivered &&
+    deps.fresh.isFresh(msg.seq) &&
+    deps.core.names.parseJobSubject(msg.subject)?.id !== undefined &&
+    !deps.recentCancels.has(env.id);
+  const found = recordless ? undefined : await deps.core.records.get(env.id);
   if (found) return { job: found.job, rev: found.revision };
   const job = newRecord(
     {

@@ -17,6 +17,10 @@ export async function sweepUnroutable(
   deps: Pick<RunnerDeps, 'core' | 'log' | 'metrics' | 'opts'>,
 ): Promise<number> {
   const { core } = deps;
+  // Listing the stored subjects is O(waiting jobs) since jobs have subjects of
+  // their own (v2): do it only when the consumers do not account for every
+  // message, i.e. some subject is matched by no consumer.
+  if (await everyMessageCovered(deps)) return 0;
   const info = await core.jsm.streams.info(core.names.jobsStream, {
     subjects_filter: core.names.jobsWildcard,
   });
@@ -60,4 +64,15 @@ export async function sweepUnroutable(
   }
   if (moved) deps.log.warn({ moved }, 'dead-lettered jobs published under an invalid type');
   return moved;
+}
+
+/** True when the jobs stream holds no message beyond what its consumers hold or deliver. */
+async function everyMessageCovered(deps: Pick<RunnerDeps, 'core'>): Promise<boolean> {
+  const { jsm, names } = deps.core;
+  let covered = 0;
+  for await (const ci of jsm.consumers.list(names.jobsStream)) {
+    covered += ci.num_pending + ci.num_ack_pending;
+  }
+  const { messages } = (await jsm.streams.info(names.jobsStream)).state;
+  return messages <= covered;
 }

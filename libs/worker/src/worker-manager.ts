@@ -31,6 +31,8 @@ import type { ActiveJob, RunnerDeps } from './job-runner.js';
 import { WriteLimiter } from './write-limiter.js';
 import { WorkerMetrics } from './metrics.js';
 import { sweepUnroutable } from './unroutable.js';
+import { RecentCancels } from './recent-cancels.js';
+import { FreshMessages } from './fresh-messages.js';
 import { liveNodes, makeHeartbeat, openNodesBucket, writeHeartbeat } from './presence.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { Worker } from './worker.js';
@@ -196,6 +198,8 @@ export class WorkerManager implements AsyncDisposable {
         log: this.log,
         running: this.#running,
         runningWrites: new WriteLimiter(32),
+        recentCancels: new RecentCancels(),
+        fresh: new FreshMessages(this.core),
       };
       this.#breakers = deps.breakers;
       for (const w of this.#workers.values()) {
@@ -223,6 +227,8 @@ export class WorkerManager implements AsyncDisposable {
             callback: (_err, msg) => {
               try {
                 const { id } = decodeJson<{ id: string }>(msg.data);
+                if (typeof id !== 'string') return;
+                deps.recentCancels.add(id);
                 this.#running
                   .get(id)
                   ?.controller.abort(new AbortReason('cancelled', 'job was cancelled'));
@@ -233,6 +239,7 @@ export class WorkerManager implements AsyncDisposable {
           }),
         );
       }
+      this.#watchConnection(deps.fresh);
       await this.watchPauses();
       this.#nodes = await openNodesBucket(this.core, this.replicas);
       await this.heartbeat();
@@ -266,6 +273,26 @@ export class WorkerManager implements AsyncDisposable {
 
   #breakers?: Breakers;
   private readonly replicas: number;
+
+  /** A server that restarted may have lost consumer state: re-attach after every reconnect. */
+  #watchConnection(fresh: FreshMessages): void {
+    void (async () => {
+      for await (const s of this.core.nc.status()) {
+        if (s.type === 'disconnect') fresh.detach();
+        else if (s.type === 'reconnect') {
+          // JetStream may answer a moment after the socket: retry until it does.
+          for (let delay = 250; !this.core.nc.isClosed(); delay = Math.min(delay * 2, 5000)) {
+            try {
+              await fresh.attach();
+              break;
+            } catch {
+              await new Promise((r) => setTimeout(r, delay));
+            }
+          }
+        }
+      }
+    })();
+  }
 
   private async watchPauses(): Promise<void> {
     const initial = new Set<string>();

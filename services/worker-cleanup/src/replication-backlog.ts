@@ -37,7 +37,7 @@ export class ReplicationBacklog {
     const { names, jsm } = this.core;
     for (const type of [StorageJobType.Replication, StorageJobType.ReplicationResync]) {
       for (const [stream, subject] of [
-        [names.jobsStream, names.jobSubject(type, '*')],
+        [names.jobsStream, names.jobFilter(type, '*')],
         [names.delayedStream, names.delayedSubject(type, '*')],
       ] as const) {
         const info = await jsm.streams.info(stream, { subjects_filter: subject });

@@ -47,7 +47,9 @@ export async function reread<T>(fn: () => Promise<T>, attempts = 6): Promise<T> 
     } catch (err) {
       const e = err as (Error & { cause?: Error }) | undefined;
       const timeout = e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError';
-      if (!timeout || i >= attempts) throw err;
+      // A cluster that just got a node back can answer "no responders" for a moment.
+      const noResponders = /no responders/i.test(`${e?.message ?? ''} ${e?.cause?.message ?? ''}`);
+      if ((!timeout && !noResponders) || i >= attempts) throw err;
       await new Promise((r) => setTimeout(r, 500 * i));
     }
   }
@@ -115,24 +117,29 @@ export async function readTerminalEvents(ctx: CoreContext): Promise<Map<string, 
     );
     const total = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
     if (total === 0) continue;
-    const consumer = await reread(() =>
-      ctx.js.consumers.get(ctx.names.eventsStream, { filter_subjects: subject }),
-    );
-    let seen = 0;
-    while (seen < total) {
-      const batch = await consumer.fetch({ max_messages: 2000, expires: 2000 });
-      let got = 0;
-      for await (const m of batch) {
-        got++;
-        const ev = decodeJson<JobEvent>(m.data);
-        const list = out.get(ev.id) ?? [];
-        list.push(ev);
-        out.set(ev.id, list);
+    // Read the state's events whole, again from the start if the read fails.
+    const events = await reread(async () => {
+      const got: JobEvent[] = [];
+      const consumer = await ctx.js.consumers.get(ctx.names.eventsStream, {
+        filter_subjects: subject,
+      });
+      try {
+        while (got.length < total) {
+          const batch = await consumer.fetch({ max_messages: 2000, expires: 2000 });
+          const before = got.length;
+          for await (const m of batch) got.push(decodeJson<JobEvent>(m.data));
+          if (got.length === before) break;
+        }
+      } finally {
+        await consumer.delete().catch(() => undefined);
       }
-      if (got === 0) break;
-      seen += got;
+      return got;
+    });
+    for (const ev of events) {
+      const list = out.get(ev.id) ?? [];
+      list.push(ev);
+      out.set(ev.id, list);
     }
-    await consumer.delete().catch(() => undefined);
   }
   return out;
 }
