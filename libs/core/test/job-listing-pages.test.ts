@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connect, headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { NatsServer } from '@rfw/testkit';
-import { JobQueue, MAX_BATCH, hasBatchDirectGet, type JobFilter } from '@rfw/core/internal';
+import { useJobFixture } from '@rfw/testkit';
+import { MAX_BATCH, hasBatchDirectGet, type JobFilter, type JobQueue } from '@rfw/core/internal';
 
 /** Every page of `filter`, in order. */
 async function allPages(queue: JobQueue, filter: JobFilter): Promise<string[][]> {
@@ -19,22 +19,10 @@ async function allPages(queue: JobQueue, filter: JobFilter): Promise<string[][]>
 // list() reads a page in batches on 2.11+ (batched direct get of messages, then
 // of their records) and one message at a time on 2.10: both must page the same.
 describe('job_processing: list() pages and get() scans, batched or not', () => {
-  let server: NatsServer;
-  let queue: JobQueue;
-  let nc: NatsConnection;
-
-  beforeAll(async () => {
-    server = await NatsServer.start();
-    queue = await JobQueue.connect({ servers: server.url });
-    nc = await connect({ servers: server.url });
-  });
-  afterAll(async () => {
-    await queue?.close();
-    await nc?.close();
-    await server?.stop();
-  });
+  const fx = useJobFixture({ beforeAll, afterEach, afterAll });
 
   it('pages through hits whose state moved on without losing or repeating a job', async () => {
+    const queue = await fx.queue();
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push(await queue.schedule('pages', { i }));
     const cancelled = ids.filter((_, i) => i % 3 === 0);
@@ -64,11 +52,15 @@ describe('job_processing: list() pages and get() scans, batched or not', () => {
   });
 
   it(`finds a bare NATS job behind more than ${MAX_BATCH} waiting messages`, async () => {
+    const queue = await fx.queue();
+    const nc = await connect({ servers: fx.server.url });
     const js = jetstream(nc);
-    for (let i = 0; i < MAX_BATCH + 50; i++) await js.publish('rfw.jobs.scan.low', '{}');
+    const subject = `${fx.prefix}.jobs.scan.low`;
+    for (let i = 0; i < MAX_BATCH + 50; i++) await js.publish(subject, '{}');
     const h = headers();
     h.set('Nats-Msg-Id', 'bare-behind');
-    await js.publish('rfw.jobs.scan.low', '{"deep":true}', { headers: h });
+    await js.publish(subject, '{"deep":true}', { headers: h });
+    await nc.close();
     expect(await queue.get('bare-behind')).toMatchObject({
       id: 'bare-behind',
       state: 'pending',
@@ -80,7 +72,8 @@ describe('job_processing: list() pages and get() scans, batched or not', () => {
     expect(pages[0]?.at(-1)).toBe('bare-behind');
   });
 
-  it('uses batched reads exactly on servers that have them', () => {
+  it('uses batched reads exactly on servers that have them', async () => {
+    const { nc } = (await fx.queue()).ctx;
     const [major = 0, minor = 0] = (nc.info?.version ?? '').split('.').map(Number);
     expect(hasBatchDirectGet(nc)).toBe(major > 2 || (major === 2 && minor >= 11));
   });
