@@ -222,8 +222,31 @@ export class NatsCluster {
     return this.servers.map((s) => s.url);
   }
 
-  /** Start `size` members on fresh ports and wait for a JetStream meta leader. */
+  /**
+   * Start `size` members on fresh ports and wait until the cluster can place a
+   * stream on every member. A formation that is not ready in time (seen on a
+   * loaded 2-core machine with 2.10: R3 placement refused for the whole wait)
+   * is stopped and started again on new ports, once.
+   */
   static async start(size = 3, opts: Omit<NatsServerOptions, 'name'> = {}): Promise<NatsCluster> {
+    let lastErr: unknown;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const cluster = await NatsCluster.launch(size, opts);
+      try {
+        await cluster.waitForJetStream(opts.readyTimeoutMs ?? 25_000);
+        return cluster;
+      } catch (err) {
+        lastErr = err;
+        await cluster.stop();
+      }
+    }
+    throw lastErr;
+  }
+
+  private static async launch(
+    size: number,
+    opts: Omit<NatsServerOptions, 'name'>,
+  ): Promise<NatsCluster> {
     const ports = await freePorts(size * 2);
     const clientPorts = ports.slice(0, size);
     const routePorts = ports.slice(size);
@@ -237,9 +260,7 @@ export class NatsCluster {
         ),
       ),
     );
-    const cluster = new NatsCluster(servers);
-    await cluster.waitForJetStream(opts.readyTimeoutMs ?? 50_000);
-    return cluster;
+    return new NatsCluster(servers);
   }
 
   /**
@@ -249,7 +270,7 @@ export class NatsCluster {
    * on 2.10 it answers before every peer has joined, and R3 placement then
    * fails with "no suitable peers for placement".
    */
-  async waitForJetStream(timeoutMs = 50_000): Promise<void> {
+  async waitForJetStream(timeoutMs = 25_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const live = this.servers.filter((s) => s.running);
     for (const s of live) {
@@ -265,23 +286,29 @@ export class NatsCluster {
       }
     }
     const nc = await connect({ servers: live.map((s) => s.url) });
+    // A fresh name per try: a create that timed out may still be under way.
+    const tried: string[] = [];
     try {
-      const name = `testkit_ready_${process.pid}_${Date.now()}`;
-      const config = JSON.stringify({
-        name,
-        subjects: [`${name}.>`],
-        num_replicas: live.length,
-        storage: 'memory',
-      });
       await retryUntil(deadline, timeoutMs, async () => {
-        const r = await nc.request(`$JS.API.STREAM.CREATE.${name}`, config, { timeout: 2000 });
+        const name = `testkit_ready_${process.pid}_${Date.now()}_${tried.length}`;
+        tried.push(name);
+        const config = JSON.stringify({
+          name,
+          subjects: [`${name}.>`],
+          num_replicas: live.length,
+          storage: 'memory',
+        });
+        const r = await nc.request(`$JS.API.STREAM.CREATE.${name}`, config, { timeout: 4000 });
         const body = JSON.parse(new TextDecoder().decode(r.data)) as { error?: unknown };
-        return !body.error;
+        if (body.error) throw new Error(JSON.stringify(body.error));
+        return true;
       });
-      await nc
-        .request(`$JS.API.STREAM.DELETE.${name}`, '', { timeout: 5000 })
-        .catch(() => undefined);
     } finally {
+      await Promise.all(
+        tried.map((name) =>
+          nc.request(`$JS.API.STREAM.DELETE.${name}`, '', { timeout: 5000 }).catch(() => undefined),
+        ),
+      );
       await nc.close();
     }
   }
@@ -298,13 +325,17 @@ async function retryUntil(
   timeoutMs: number,
   ready: () => Promise<boolean>,
 ): Promise<void> {
+  let last = 'no answer';
   for (;;) {
     try {
       if (await ready()) return;
-    } catch {
-      // not ready yet (no responders, timeout)
+      last = 'not ready';
+    } catch (err) {
+      // not ready yet (no responders, timeout, placement refused)
+      last = (err as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`JetStream cluster not ready after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`JetStream cluster not ready after ${timeoutMs} ms: ${last}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
