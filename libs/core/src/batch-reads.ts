@@ -7,9 +7,10 @@
  * page are read concurrently instead of one after the other.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { StoredMsg } from '@nats-io/jetstream';
+import type { ConsumerInfo, StoredMsg } from '@nats-io/jetstream';
 import type { CoreContext } from './context.js';
 import type { Job } from './job.js';
+import { serverAtLeast } from './connection.js';
 import { decodeRecord } from './wire.js';
 
 /** Largest batch asked of the server at once (a page is at most 1,000 jobs). */
@@ -17,10 +18,7 @@ export const MAX_BATCH = 256;
 
 /** Whether the connected server answers batched direct gets (2.11+). */
 export function hasBatchDirectGet(nc: NatsConnection): boolean {
-  const [major = 0, minor = 0] = (nc.info?.version ?? '')
-    .split('.')
-    .map((n) => Number.parseInt(n, 10));
-  return major > 2 || (major === 2 && minor >= 11);
+  return serverAtLeast(nc, '2.11');
 }
 
 function isNotFound(err: unknown): boolean {
@@ -106,4 +104,23 @@ export async function readRecords(
     if (r) out.set(ids[i] as string, r.job);
   });
   return out;
+}
+
+/**
+ * The consumers of the jobs stream and what they account for: the messages
+ * each has still to deliver or is waiting to see acked. On a work-queue stream
+ * `covered` equals the stream's message count unless some message is matched
+ * by no consumer (a type no worker started, an invalid type).
+ */
+export async function readQueueCoverage(
+  ctx: Pick<CoreContext, 'jsm' | 'names'>,
+): Promise<{ consumers: ConsumerInfo[]; covered: number; messages: number }> {
+  const consumers: ConsumerInfo[] = [];
+  let covered = 0;
+  for await (const ci of ctx.jsm.consumers.list(ctx.names.jobsStream)) {
+    consumers.push(ci);
+    covered += ci.num_pending + ci.num_ack_pending;
+  }
+  const { messages } = (await ctx.jsm.streams.info(ctx.names.jobsStream)).state;
+  return { consumers, covered, messages };
 }

@@ -61,13 +61,20 @@ function splitCredentials(
  * throws `UnsupportedServerError` naming the version.
  */
 export async function checkServerVersion(nc: NatsConnection): Promise<void> {
-  const info = nc.info;
-  const version = info?.version ?? '';
-  const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10));
-  const [minMajor = 0, minMinor = 0] = MIN_SERVER_VERSION.split('.').map(Number);
-  if (major > minMajor || (major === minMajor && minor >= minMinor)) return;
+  if (serverAtLeast(nc, MIN_SERVER_VERSION)) return;
+  // Read before closing: a closed connection forgets the server's info.
+  const version = nc.info?.version || 'unknown';
   await nc.close().catch(() => undefined);
-  throw new UnsupportedServerError(version || 'unknown', MIN_SERVER_VERSION, nc.getServer());
+  throw new UnsupportedServerError(version, MIN_SERVER_VERSION, nc.getServer());
+}
+
+/** Whether the connected server's version is `min` (`<major>.<minor>[.<patch>]`) or newer, by major and minor. */
+export function serverAtLeast(nc: NatsConnection, min: string): boolean {
+  const [major = 0, minor = 0] = (nc.info?.version ?? '')
+    .split('.')
+    .map((n) => Number.parseInt(n, 10));
+  const [minMajor = 0, minMinor = 0] = min.split('.').map(Number);
+  return major > minMajor || (major === minMajor && minor >= minMinor);
 }
 
 /**

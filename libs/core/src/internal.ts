@@ -48,4 +48,4 @@ export { NodeHeartbeatSchemaVersion, pausedKey, nodesBucketOptions } from './clu
 export type { NodeHeartbeat, PauseRecord } from './cluster-wire.js';
 export { listDeadLetters, purgeDeadLetters, decodeDeadLetter } from './dead-letters.js';
 export { bucketKeys } from './kv-keys.js';
-export { hasBatchDirectGet, MAX_BATCH } from './batch-reads.js';
+export { hasBatchDirectGet, MAX_BATCH, readQueueCoverage } from './batch-reads.js';

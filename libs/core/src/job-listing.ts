@@ -16,7 +16,13 @@ import { newRecord } from './records.js';
 import { V1_ID_TOKEN } from './names.js';
 import { validatePriority, validateType } from './schedule-options.js';
 import { decodeJobMessage, decodeJson, Hdr, type JobEvent } from './wire.js';
-import { directGet, MAX_BATCH, nextMessages, readRecords } from './batch-reads.js';
+import {
+  directGet,
+  MAX_BATCH,
+  nextMessages,
+  readQueueCoverage,
+  readRecords,
+} from './batch-reads.js';
 
 /** Which jobs `JobQueue.list()` returns. */
 export interface JobFilter {
@@ -274,11 +280,11 @@ export async function statistics(ctx: CoreContext): Promise<Statistics> {
     t.total[field] += n;
     total[field] += n;
   };
-  const [delayed, events, dlq, jobsInfo] = await Promise.all([
+  const [delayed, events, dlq, coverage] = await Promise.all([
     subjectCounts(ctx, names.delayedStream, names.delayedWildcard),
     subjectCounts(ctx, names.eventsStream, names.eventsWildcard),
     subjectCounts(ctx, names.dlqStream, names.dlqWildcard),
-    ctx.jsm.streams.info(names.jobsStream),
+    readQueueCoverage(ctx),
   ]);
   // Waiting jobs are counted by their consumers (one per type and priority).
   // Job subjects are per job (v2), so the stream's subject counts are
@@ -286,16 +292,14 @@ export async function statistics(ctx: CoreContext): Promise<Statistics> {
   // (a type no worker has started yet), and only for those queues.
   const queues = new Map<string, { type: string; priority: string; n: number }>();
   const consumers = new Map<string, { pending: number; inFlight: number }>();
-  let covered = 0;
-  for await (const ci of ctx.jsm.consumers.list(names.jobsStream)) {
+  for (const ci of coverage.consumers) {
     const f = ci.config.filter_subject;
     const p = f ? names.parseJobSubject(f) : undefined;
     if (!f || !p) continue;
     consumers.set(f, { pending: ci.num_pending, inFlight: ci.num_ack_pending });
     queues.set(f, { type: p.type, priority: p.priority, n: ci.num_pending + ci.num_ack_pending });
-    covered += ci.num_pending + ci.num_ack_pending;
   }
-  if (jobsInfo.state.messages > covered) {
+  if (coverage.messages > coverage.covered) {
     for (const [subject, n] of Object.entries(
       await subjectCounts(ctx, names.jobsStream, names.jobsWildcard),
     )) {

@@ -350,8 +350,8 @@ export class JobQueue implements AsyncDisposable {
         const original = dead.header?.get(Hdr.OriginalSubject);
         const parsed = original ? ctx.names.parseJobSubject(original) : undefined;
         publishSubject =
-          parsed?.kind === 'jobs' && original?.split('.').length === 5
-            ? `${original.slice(0, original.lastIndexOf('.'))}`
+          parsed?.kind === 'jobs'
+            ? ctx.names.jobSubject(parsed.type, parsed.priority as Priority)
             : original || subject;
         const h = natsHeaders();
         for (const [k, values] of dead.header ?? []) {

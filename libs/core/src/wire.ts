@@ -50,6 +50,8 @@ export interface JobEnvelope {
   runAt?: number;
   attempts: number;
   backoff?: JobBackoff;
+  /** Published to its own subject (wire format v2): no record was written with it. */
+  ownSubject: boolean;
 }
 
 export type DecodeResult =
@@ -164,6 +166,7 @@ export function decodeJobMessage(
       runAt,
       attempts: attempts ?? 0,
       backoff,
+      ownSubject: parsed.id !== undefined,
     },
   };
 }

@@ -234,7 +234,7 @@ async function readRecord(
   const recordless =
     !msg.info.redelivered &&
     deps.fresh.isFresh(msg.seq) &&
-    deps.core.names.parseJobSubject(msg.subject)?.id !== undefined &&
+    env.ownSubject &&
     !deps.recentCancels.has(env.id);
   const found = recordless ? undefined : await deps.core.records.get(env.id);
   if (found) return { job: found.job, rev: found.revision };

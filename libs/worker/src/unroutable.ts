@@ -5,7 +5,7 @@
  * and dead-letters what it finds, so nothing sits in the stream forever.
  */
 import type { JsMsg, StoredMsg } from '@nats-io/jetstream';
-import { LIMITS, jobIdOf } from '@rfw/core/internal';
+import { LIMITS, jobIdOf, readQueueCoverage } from '@rfw/core/internal';
 import { deadLetter } from './dead-letter.js';
 import type { RunnerDeps } from './job-runner.js';
 
@@ -20,7 +20,8 @@ export async function sweepUnroutable(
   // Listing the stored subjects is O(waiting jobs) since jobs have subjects of
   // their own (v2): do it only when the consumers do not account for every
   // message, i.e. some subject is matched by no consumer.
-  if (await everyMessageCovered(deps)) return 0;
+  const { covered, messages } = await readQueueCoverage(core);
+  if (messages <= covered) return 0;
   const info = await core.jsm.streams.info(core.names.jobsStream, {
     subjects_filter: core.names.jobsWildcard,
   });
@@ -64,15 +65,4 @@ export async function sweepUnroutable(
   }
   if (moved) deps.log.warn({ moved }, 'dead-lettered jobs published under an invalid type');
   return moved;
-}
-
-/** True when the jobs stream holds no message beyond what its consumers hold or deliver. */
-async function everyMessageCovered(deps: Pick<RunnerDeps, 'core'>): Promise<boolean> {
-  const { jsm, names } = deps.core;
-  let covered = 0;
-  for await (const ci of jsm.consumers.list(names.jobsStream)) {
-    covered += ci.num_pending + ci.num_ack_pending;
-  }
-  const { messages } = (await jsm.streams.info(names.jobsStream)).state;
-  return messages <= covered;
 }
