@@ -217,12 +217,15 @@ export class JobQueue implements AsyncDisposable {
       if (rerun) await ctx.records.update(rerun.previous, rerun.revision).catch(() => undefined);
       throw mapPublishError(err, subject);
     }
-    if (ack.duplicate) return job.id;
     if (!recordless) {
+      // A duplicate ack is a retry of a schedule whose publish landed but whose
+      // answer or record write was lost: write the record it is missing (a
+      // record another producer wrote meanwhile is kept: create never replaces).
       const located = record({ stream: ack.stream, seq: ack.seq });
       if (rerun) await ctx.records.update(located, rerun.revision);
       else await ctx.records.create(located);
     }
+    if (ack.duplicate) return job.id;
     publishEvent(ctx, {
       id: job.id,
       type: job.type,

@@ -14,6 +14,7 @@ import {
   Names,
 } from '@rfw/core/internal';
 import { jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 
 describe('job_processing: JobQueue against a real nats-server', () => {
   let server: NatsServer;
@@ -67,6 +68,22 @@ describe('job_processing: JobQueue against a real nats-server', () => {
     const stats = await queue.statistics();
     expect(stats.byType.dedupe?.total.queueSize).toBe(1);
     expect((await queue.get('same-id-1'))?.payload).toEqual({ v: 1 });
+  });
+
+  it('writes the record a retried schedule finds missing, and publishes nothing twice', async () => {
+    // A first call whose publish landed but whose record write was lost (a
+    // timeout, a crash): the retry's publish is a duplicate and writes the record.
+    const id = await queue.schedule('retried', { v: 1 }, { id: 'lost-record-1', delay: 60_000 });
+    const kv = await new Kvm(nc).open(new Names().jobsBucket);
+    await kv.delete(id);
+    expect((await kv.get(id))?.operation).toBe('DEL');
+    await queue.schedule('retried', { v: 1 }, { id, delay: 60_000 });
+    expect((await kv.get(id))?.json<{ state: string }>().state).toBe('delayed');
+    expect((await queue.get(id))?.state).toBe('delayed');
+    const names = new Names();
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(names.delayedStream, { subjects_filter: '>' });
+    expect(info.state.subjects?.[names.delayedSubject('retried', 'normal')]).toBe(1);
   });
 
   it.each([

@@ -44,8 +44,17 @@ describe('distributed: scheduler on a 3-node NATS cluster', () => {
         const leader = await waitForLeader(procs);
         const start = Date.now();
         const ids: string[] = [];
-        for (let i = 0; i < 40; i++)
-          ids.push(await q.schedule('replicate', { i }, { runAt: start + 2500 + i * 100 }));
+        // A publish can time out while a loaded 2-core machine moves a stream
+        // leader; an explicit id makes the retry idempotent, as it is for users.
+        for (let i = 0; i < 40; i++) {
+          const opts = { id: `${prefix}-${i}`, runAt: start + 2500 + i * 100 };
+          ids.push(
+            await waitFor(`job ${i} scheduled`, () => q.schedule('replicate', { i }, opts), {
+              timeoutMs: 30_000,
+              intervalMs: 200,
+            }),
+          );
+        }
 
         // Kill the node the leader is connected to, before the jobs are due.
         const { natsServer } = await healthInfo(leader);
