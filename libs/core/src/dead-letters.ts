@@ -10,11 +10,15 @@ import { Hdr } from './wire.js';
 
 /** A job in the dead-letter queue, with why it got there. */
 export interface DeadLetter {
+  /** The job id (`Rfw-Job-Id`); `dlq<seq>` when the message carries none. */
   id: string;
+  /** The job type, from the DLQ subject. */
   type: string;
   /** Why the job is dead. */
   reason: string;
+  /** The error of the last failed attempt, when there was one. */
   lastError?: string;
+  /** Attempts the job used (`Rfw-Attempts`); 0 when the header is missing. */
   attempts: number;
   /** The subject it was consumed from. */
   originalSubject: string;
@@ -28,7 +32,12 @@ export interface DeadLetter {
 
 /** One page of dead letters, oldest first. */
 export interface DeadLetterPage {
+  /** Up to `limit` dead letters (100 unless asked), in DLQ stream order. */
   deadLetters: DeadLetter[];
+  /**
+   * Pass back as `cursor` for the next page; absent once the stream has no
+   * more. A full page always carries one, so the next page may be empty.
+   */
   nextCursor?: string;
 }
 

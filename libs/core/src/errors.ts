@@ -22,6 +22,7 @@ export class JobValidationError extends RfwError {
   constructor(
     /** The offending field, e.g. `priority`, `delay`, `payload.size`. */
     readonly field: string,
+    /** What is wrong with it, e.g. `must be an integer in [1, 1000]`. */
     readonly reason: string,
     options?: ErrorOptions,
   ) {
@@ -32,8 +33,14 @@ export class JobValidationError extends RfwError {
 /** The encoded job is larger than the server's `max_payload`; nothing was enqueued. */
 export class PayloadTooLargeError extends RfwError {
   constructor(
+    /** The encoded payload's size in bytes; -1 when the server refused the message. */
     readonly size: number,
+    /**
+     * The largest payload accepted, in bytes: the server's `max_payload` less
+     * 512 bytes kept for headers and subject; -1 when the server refused the message.
+     */
     readonly maxPayload: number,
+    /** The offending field, as in `JobValidationError.field`. @default 'payload' */
     readonly field = 'payload',
   ) {
     super(`payload too large: ${size} bytes, server max_payload is ${maxPayload}`);
@@ -53,8 +60,11 @@ export class JobNotFoundError extends RfwError {
 /** The operation does not apply to the job's current state. */
 export class InvalidStateError extends RfwError {
   constructor(
+    /** The job the operation was refused for. */
     readonly jobId: string,
+    /** The job's state at the time, e.g. `succeeded`. */
     readonly state: string,
+    /** The refused operation, e.g. `cancel` or `retry`. */
     readonly operation: string,
   ) {
     super(`cannot ${operation} job ${jobId}: it is ${state}`);
@@ -71,6 +81,7 @@ export class ConnectionLostError extends RfwError {
 /** The stream refused the job because it is full (backpressure). */
 export class QueueFullError extends RfwError {
   constructor(
+    /** The subject the refused publish went to, e.g. `rfw.jobs.<type>.<priority>`. */
     readonly subject: string,
     options?: ErrorOptions,
   ) {
@@ -81,9 +92,16 @@ export class QueueFullError extends RfwError {
 /** Existing JetStream resources differ from what this version expects. */
 export class ProvisioningDriftError extends RfwError {
   constructor(
+    /** The resource that differs, e.g. `stream rfw_jobs` or `stream KV_rfw_jobs`. */
     readonly resource: string,
+    /**
+     * The stream config field that differs, e.g. `max_age`: an immutable one
+     * (`retention`, `storage`) when any differs, else the first.
+     */
     readonly field: string,
+    /** The value this version wants. */
     readonly expected: unknown,
+    /** The value the server has. */
     readonly actual: unknown,
   ) {
     super(
@@ -95,7 +113,9 @@ export class ProvisioningDriftError extends RfwError {
 /** A configuration value is invalid. */
 export class ConfigError extends RfwError {
   constructor(
+    /** The offending setting, e.g. `prefix`, `workerId`, `backoff`. */
     readonly field: string,
+    /** What is wrong with it. */
     readonly reason: string,
     options?: ErrorOptions,
   ) {
@@ -110,6 +130,7 @@ export class UnsupportedServerError extends RfwError {
     readonly version: string,
     /** The oldest supported version. */
     readonly minimum: string,
+    /** The server connected to, as the connection names it (`host:port`). */
     readonly server: string,
   ) {
     super(

@@ -28,7 +28,9 @@ import {
 export interface JobFilter {
   /** Only jobs in this state; `failed` is an alias of `dead`. */
   status?: JobState | 'failed';
+  /** Only jobs of this type. */
   type?: string;
+  /** Only jobs of this priority. */
   priority?: Priority;
   /** Page size. @default 100, at most 1000 */
   limit?: number;
@@ -38,6 +40,7 @@ export interface JobFilter {
 
 /** One page of `JobQueue.list()`. */
 export interface JobPage {
+  /** Up to `limit` jobs, in the order of their stream messages; a short page may still have a `nextCursor`. */
   jobs: Job[];
   /** Pass back as `cursor` for the next page; absent on the last page. */
   nextCursor?: string;
@@ -55,8 +58,11 @@ export interface QueueStats {
   succeeded: number;
   /** Failed attempts (each retry and each death). */
   failed: number;
+  /** Failed attempts that were retried, over the events retention window. */
   retrying: number;
+  /** Jobs that died, over the events retention window. */
   dead: number;
+  /** Jobs cancelled, over the events retention window. */
   cancelled: number;
   /** Messages in the jobs stream for this queue (pending plus in flight). */
   queueSize: number;
@@ -69,7 +75,12 @@ export interface QueueStats {
  * type and priority.
  */
 export interface Statistics {
+  /** Counts summed over every type and priority. */
   total: QueueStats;
+  /**
+   * Per job type: its sums, and its counts per priority (`dlq` is counted per
+   * type only, so it stays 0 in `byPriority`).
+   */
   byType: Record<string, { total: QueueStats; byPriority: Partial<Record<Priority, QueueStats>> }>;
   /** ms since the epoch. */
   generatedAt: number;

@@ -63,8 +63,11 @@ export interface JobQueueOptions extends ConnectOptions {
 
 /** One item of `scheduleMany()`. */
 export interface ScheduleRequest {
+  /** The job type, as for `schedule()`. */
   type: string;
+  /** The payload, as for `schedule()`: any JSON-serialisable value. */
   payload: unknown;
+  /** Options, as for `schedule()`. */
   options?: ScheduleOptions;
 }
 
@@ -83,6 +86,7 @@ export class JobQueue implements AsyncDisposable {
   #closing?: Promise<void>;
 
   private constructor(
+    /** The connection, JetStream clients, names and record store this queue uses. */
     readonly ctx: CoreContext,
     private readonly ownsConnection: boolean,
   ) {}
@@ -431,6 +435,7 @@ export class JobQueue implements AsyncDisposable {
     await this.ctx.control.put(pausedKey(type), encodeJson(rec));
   }
 
+  /** Resume a paused job type cluster-wide (deletes its pause switch); a type not paused is left as it is. */
   async resume(type: string): Promise<void> {
     validateType(type);
     await this.ctx.control.delete(pausedKey(type));
@@ -460,6 +465,7 @@ export class JobQueue implements AsyncDisposable {
     return this.#closing;
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

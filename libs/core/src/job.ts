@@ -34,11 +34,18 @@ export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'dea
 
 /** One recorded transition of a job. */
 export interface JobTransition {
+  /** The state the job entered. */
   state: JobState;
   /** When it happened, ms since the epoch. */
   at: number;
+  /** The attempt it belongs to, from 1; on transitions a worker made. */
   attempt?: number;
+  /** The worker that made the transition. */
   workerId?: string;
+  /**
+   * On `retrying` and `dead`: the error (or the dead reason when there was
+   * none); on a skipped success, `skipped: <reason>`.
+   */
   error?: string;
   /**
    * On terminal transitions: the stream sequence of the job message that
@@ -51,9 +58,13 @@ export interface JobTransition {
 export interface Job<P = unknown> {
   /** The job id: the idempotency key, also the `Nats-Msg-Id` of its first publish. */
   id: string;
+  /** The job type, e.g. `replication`. */
   type: string;
+  /** The priority it is dispatched at. */
   priority: Priority;
+  /** The payload as scheduled (JSON). */
   payload: P;
+  /** The current lifecycle state. */
   state: JobState;
   /** Retries after the first attempt; a job runs at most `maxRetries + 1` times. */
   maxRetries: number;
@@ -67,8 +78,11 @@ export interface Job<P = unknown> {
   createdAt: number;
   /** When the job may run, ms since the epoch (equals createdAt unless delayed). */
   runAt: number;
+  /** When the state last changed, ms since the epoch. */
   updatedAt: number;
+  /** The error of the last failed attempt. */
   lastError?: string;
+  /** The worker that last ran the job. */
   workerId?: string;
   /** What the handler returned on success (JSON). */
   result?: unknown;
@@ -82,8 +96,11 @@ export interface Job<P = unknown> {
 
 /** Retry delay = min(capMs, baseMs * factor^(retry-1)), with full jitter. */
 export interface JobBackoff {
+  /** Delay before the first retry, ms (before jitter); > 0. */
   baseMs: number;
+  /** Growth of the delay per further retry; >= 1. */
   factor: number;
+  /** Longest delay, ms; >= baseMs. */
   capMs: number;
 }
 

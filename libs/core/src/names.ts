@@ -12,21 +12,32 @@ const PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,15}$/;
  * The wire-format document (`docs/wire-format.md`) lists them all.
  */
 export class Names {
-  constructor(readonly prefix = 'rfw') {
+  constructor(
+    /**
+     * The installation's prefix: a lowercase letter, then up to 15 lowercase
+     * letters, digits or `_`. The constructor throws `ConfigError` otherwise.
+     * @default 'rfw'
+     */
+    readonly prefix = 'rfw',
+  ) {
     if (!PREFIX_PATTERN.test(prefix)) {
       throw new ConfigError('prefix', `must match ${PREFIX_PATTERN.source}`);
     }
   }
 
+  /** Stream `<prefix>_jobs`: jobs waiting to run or running. */
   get jobsStream(): string {
     return `${this.prefix}_jobs`;
   }
+  /** Stream `<prefix>_delayed`: jobs scheduled for later, until they are due. */
   get delayedStream(): string {
     return `${this.prefix}_delayed`;
   }
+  /** Stream `<prefix>_dlq`: the dead letter queue. */
   get dlqStream(): string {
     return `${this.prefix}_dlq`;
   }
+  /** Stream `<prefix>_events`: every job event, kept for listing and statistics. */
   get eventsStream(): string {
     return `${this.prefix}_events`;
   }
@@ -78,18 +89,23 @@ export class Names {
   jobIdFilter(id: string): string {
     return `${this.prefix}.jobs.*.*.${id}`;
   }
+  /** `<prefix>.jobs.>`: every job subject. */
   get jobsWildcard(): string {
     return `${this.prefix}.jobs.>`;
   }
+  /** `<prefix>.delayed.<type>.<priority>`: where a job scheduled for later waits (wildcards allowed). */
   delayedSubject(type: string, priority: Priority | '*'): string {
     return `${this.prefix}.delayed.${type}.${priority}`;
   }
+  /** `<prefix>.delayed.>`: every delayed-job subject. */
   get delayedWildcard(): string {
     return `${this.prefix}.delayed.>`;
   }
+  /** `<prefix>.dlq.<type>`: the dead letters of a type (`*` for any). */
   dlqSubject(type: string): string {
     return `${this.prefix}.dlq.${type}`;
   }
+  /** `<prefix>.dlq.>`: every dead-letter subject. */
   get dlqWildcard(): string {
     return `${this.prefix}.dlq.>`;
   }
@@ -101,6 +117,7 @@ export class Names {
   ): string {
     return `${this.prefix}.events.${type}.${priority}.${state}`;
   }
+  /** `<prefix>.events.>`: every event subject. */
   get eventsWildcard(): string {
     return `${this.prefix}.events.>`;
   }

@@ -225,15 +225,21 @@ export function decodeRecord(data: Uint8Array): Job {
 
 /** A live event, published on `<prefix>.events.<type>.<priority>.<state>`. */
 export interface JobEvent {
+  /** The job id. */
   id: string;
+  /** The job type. */
   type: string;
+  /** The job's priority. */
   priority: Priority | string;
   /** A job state, or `progress` / `deferred` for events that are not transitions. */
   state: Job['state'] | 'progress' | 'deferred';
   /** ms since the epoch. */
   at: number;
+  /** The attempt it belongs to, from 1; on events a worker published. */
   attempt?: number;
+  /** The worker that published it. */
   workerId?: string;
+  /** On `retrying` and `dead` events: the error (or the dead reason when there was none). */
   error?: string;
   /** Milliseconds the attempt ran, on terminal and retrying events. */
   durationMs?: number;
