@@ -1,6 +1,10 @@
 /** Why a running handler's signal fired; `signal.reason` is one of these. */
 export class AbortReason extends Error {
   constructor(
+    /**
+     * What fired it: the attempt's timeout, a cancel request for the job, or
+     * the manager's shutdown grace running out.
+     */
     readonly kind: 'timeout' | 'cancelled' | 'shutdown',
     message: string,
   ) {

@@ -68,9 +68,14 @@ function isTransientStartError(err: unknown): boolean {
 export interface WorkerServiceOptions {
   /** Service name for logs. */
   service: string;
+  /**
+   * The workers to register, or a function that builds them from the created
+   * manager (called again on each start retry).
+   */
   workers: Worker[] | ((manager: WorkerManager) => Promise<Worker[]> | Worker[]);
   /** Overrides on top of the environment. */
   manager?: Partial<WorkerManagerOptions>;
+  /** The environment to read (see `WorkerEnv`). @default process.env */
   env?: NodeJS.ProcessEnv;
   /** Called after start, before the ready line; return a cleanup for shutdown. */
   onStarted?: (

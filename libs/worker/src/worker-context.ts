@@ -7,6 +7,7 @@ export interface ProgressUpdate {
   done: number;
   /** Units in all, when known. */
   total?: number;
+  /** A human-readable note on what the job is doing now. */
   message?: string;
 }
 
@@ -21,6 +22,7 @@ export interface WorkerContext<P = unknown> {
   readonly jobId: string;
   /** This attempt's number, from 1. */
   readonly attempt: number;
+  /** The id of the `WorkerManager` running this attempt. */
   readonly workerId: string;
   /** Fires on timeout, cancellation, lost lease and shutdown; `signal.reason` says which. */
   readonly signal: AbortSignal;

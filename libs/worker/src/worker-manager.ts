@@ -58,10 +58,18 @@ const TRANSITIONS: Record<ManagerState, ManagerState[]> = {
 
 /** What a `WorkerManager` is doing now (for health endpoints and tests). */
 export interface ManagerSnapshot {
+  /** This instance's id. */
   workerId: string;
+  /** The manager's lifecycle state. */
   state: ManagerState;
+  /** Jobs running now, over all types. */
   inFlight: number;
+  /** `maxConcurrentJobs`: jobs this instance runs at once at most. */
   capacity: number;
+  /**
+   * Per registered type: jobs running, messages fetched and waiting for a
+   * slot, and why it is not pulling (`paused`, `unhealthy`; empty while it pulls).
+   */
   types: Array<{ type: string; running: number; buffered: number; held: string[] }>;
 }
 
@@ -72,8 +80,11 @@ export interface ManagerSnapshot {
  * the types, then `start()`.
  */
 export class WorkerManager implements AsyncDisposable {
+  /** The options as compiled by `create()`: defaults applied, every value checked. */
   readonly opts: CompiledWorkerOptions;
+  /** This instance's Prometheus metrics (`metrics.registry` is what `/metrics` serves). */
   readonly metrics: WorkerMetrics;
+  /** The manager's logger: a child of `options.logger` (else of a new `worker` logger) carrying `workerId`. */
   readonly log: Logger;
   #state: ManagerState = 'created';
   readonly #workers = new Map<string, Worker>();
@@ -91,6 +102,7 @@ export class WorkerManager implements AsyncDisposable {
   #resolveClosed!: (v: void | Error) => void;
 
   private constructor(
+    /** The connection, JetStream clients, names and record store the manager uses. */
     readonly core: CoreContext,
     options: WorkerManagerOptions,
     private readonly ownsConnection: boolean,
@@ -117,9 +129,11 @@ export class WorkerManager implements AsyncDisposable {
     }
   }
 
+  /** The lifecycle state: created, running, draining, stopped or failed. */
   get state(): ManagerState {
     return this.#state;
   }
+  /** This instance's id (`options.workerId`, else `<hostname>-<pid>`). */
   get workerId(): string {
     return this.opts.workerId;
   }
@@ -378,6 +392,10 @@ export class WorkerManager implements AsyncDisposable {
     }
   }
 
+  /**
+   * What the manager is doing now: its state, jobs in flight and each type's
+   * dispatch (a worker service serves it as `info` in `/healthz`).
+   */
   snapshot(): ManagerSnapshot {
     return {
       workerId: this.opts.workerId,
@@ -469,6 +487,7 @@ export class WorkerManager implements AsyncDisposable {
     }
   }
 
+  /** Same as `shutdown()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }

@@ -30,6 +30,7 @@ export interface WorkerManagerOptions extends ConnectOptions {
   connection?: NatsConnection;
   /** Names prefix of the installation. @default 'rfw' */
   prefix?: string;
+  /** Stream and bucket settings, applied idempotently by `create()`; `replicas` also sets the nodes bucket's. */
   provision?: ProvisionOptions;
   /**
    * Broker redelivery deadline for an unacknowledged job, ms. Running jobs send
@@ -58,7 +59,7 @@ export interface WorkerManagerOptions extends ConnectOptions {
   runningRecordDelayMs?: number;
   /** Breaker tuning (opossum). */
   breaker?: Partial<BreakerOptions>;
-  /** Attempts cut short by worker crashes before the job is dead-lettered. Counted within maxRetries. */
+  /** Logger the manager's log is a child of. @default a new `worker` logger */
   logger?: Logger;
 }
 

@@ -27,6 +27,10 @@ export const JobResult = {
 
 /** A schema for a job type's payload: any object with zod's `safeParse` shape. */
 export interface PayloadSchema<P> {
+  /**
+   * Check `input`: `success` with the payload the handler gets (`data`), or
+   * an error whose `message` goes into the dead letter's reason. Must not throw.
+   */
   safeParse(
     input: unknown,
   ): { success: true; data: P } | { success: false; error: { message: string } };
@@ -56,7 +60,14 @@ export interface WorkerTypeOptions<P = unknown> {
 
 /** The seed's Worker: a type name, a job processor and a health check. */
 export interface Worker<P = unknown> extends WorkerTypeOptions<P> {
+  /** The job type it runs: lowercase letters, digits, `-` and `_`; one worker per type in a manager. */
   readonly workerType: string;
+  /**
+   * Run one attempt of `job`. Resolve with a `JobResult` (`undefined` counts as
+   * success); a throw is a failed attempt, retried unless it is a
+   * `NonRetryableError` (`RetryAfterError` sets the delay, `DeferError` puts it
+   * back without using an attempt). Stop when `ctx.signal` fires.
+   */
   processJob(job: Job<P>, ctx: WorkerContext<P>): Promise<JobResult>;
   /** Polled periodically; while false the type stops pulling jobs. @default always healthy */
   healthCheck?(): Promise<boolean> | boolean;
@@ -91,6 +102,7 @@ export class NonRetryableError extends Error {
 /** Thrown by a handler: retry this job after `delayMs` instead of the backoff. */
 export class RetryAfterError extends Error {
   constructor(
+    /** How long until the retry, ms, instead of the backoff delay; the attempt still counts against `maxRetries`. */
     readonly delayMs: number,
     message = `retry after ${delayMs} ms`,
     options?: { cause?: unknown },
@@ -107,7 +119,9 @@ export class RetryAfterError extends Error {
  */
 export class DeferError extends Error {
   constructor(
+    /** How long until the job is offered again, ms. */
     readonly delayMs: number,
+    /** Why the job cannot run now; carried by its `deferred` event. */
     readonly reason: string,
   ) {
     super(`deferred for ${delayMs} ms: ${reason}`);
@@ -117,7 +131,10 @@ export class DeferError extends Error {
 
 /** An attempt ran past its timeout. */
 export class JobTimeoutError extends Error {
-  constructor(readonly timeoutMs: number) {
+  constructor(
+    /** The per-attempt timeout that ran out, ms. */
+    readonly timeoutMs: number,
+  ) {
     super(`timed out after ${timeoutMs} ms`);
     this.name = 'JobTimeoutError';
   }
