@@ -34,9 +34,11 @@ import {
 
 /** A change of the known leader, or of this node's leadership. */
 export interface LeaderChange {
+  /** The role, e.g. `scheduler`. */
   role: string;
   /** The holder's nodeId, when known. */
   leader?: string;
+  /** Whether this node leads the role now. */
   isLeader: boolean;
   /** The fencing token, while this node leads. */
   token?: number;
@@ -44,6 +46,7 @@ export interface LeaderChange {
 
 /** Options of `LeaderElection.create()`. */
 export interface LeaderElectionOptions {
+  /** The NATS connection to use; `stop()` leaves it open. */
   connection: NatsConnection;
   /** Names prefix of the installation. @default 'rfw' */
   prefix?: string;
@@ -58,6 +61,7 @@ export interface LeaderElectionOptions {
   leaseMs?: number;
   /** Replicas of the leader bucket (3 in a NATS cluster). @default 1 */
   replicas?: number;
+  /** Logger the election's log is a child of. @default a new `leader-election` logger */
   logger?: Logger;
 }
 
@@ -73,8 +77,11 @@ export type ElectionState = 'created' | 'running' | 'stopping' | 'stopped';
  * with `LeaderElection.create()`, then `start()`; `stop()` resigns.
  */
 export class LeaderElection implements AsyncDisposable {
+  /** The role competed for: the key in the leader bucket. */
   readonly role: string;
+  /** This node's id, written as the lease's holder. */
   readonly nodeId: string;
+  /** Lease length, ms (`options.leaseMs`, default 10000). */
   readonly leaseMs: number;
   /** Period of renewals while leader, ms. */
   readonly renewEveryMs: number;
@@ -134,6 +141,7 @@ export class LeaderElection implements AsyncDisposable {
     return new LeaderElection(kv, opts, leaseMs);
   }
 
+  /** The lifecycle state: created, running, stopping or stopped. */
   get state(): ElectionState {
     return this.#state;
   }
@@ -436,6 +444,7 @@ export class LeaderElection implements AsyncDisposable {
     return this.#stopping;
   }
 
+  /** Same as `stop()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

@@ -11,9 +11,11 @@ import { monotonicNow as now, openCoordinationBucket, parseLease, validateMs } f
 
 /** A change of the holder of a role's lease, as seen by a `LeaderWatch`. */
 export interface LeadershipChange {
+  /** The role whose holder changed. */
   role: string;
   /** The new holder, or `undefined` while the role has no live leader. */
   leader: string | undefined;
+  /** The holder before the change, or `undefined` when the role had no live leader. */
   previous: string | undefined;
 }
 
@@ -27,12 +29,15 @@ interface Seen {
 
 /** Options of a `LeaderWatch`. */
 export interface LeaderWatchOptions {
+  /** The NATS connection to use; `stop()` leaves it open. */
   connection: NatsConnection;
   /** @default 'rfw' */
   prefix?: string;
   /** Period of the expiry check, ms. @default 250 */
   checkIntervalMs?: number;
+  /** Replicas of the leader bucket (3 in a NATS cluster). @default 1 */
   replicas?: number;
+  /** Logger for the watch's own messages. @default a new `leader-watch` logger */
   logger?: Logger;
 }
 
@@ -55,6 +60,11 @@ export class LeaderWatch implements AsyncDisposable {
     this.#log = logger;
   }
 
+  /**
+   * Open (creating if needed) the leader bucket and follow it; `onChange` is
+   * called on each change of a role's live holder. Throws `ConfigError` when
+   * `checkIntervalMs` is not an integer of at least 10.
+   */
   static async start(
     opts: LeaderWatchOptions,
     onChange: (e: LeadershipChange) => void,
@@ -122,6 +132,7 @@ export class LeaderWatch implements AsyncDisposable {
     }
   }
 
+  /** Stop following the bucket and checking for expired leases. Safe twice. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       clearInterval(this.#timer);
@@ -134,6 +145,7 @@ export class LeaderWatch implements AsyncDisposable {
     return this.#stopping;
   }
 
+  /** Same as `stop()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

@@ -30,6 +30,7 @@ export type MembershipEvent =
 
 /** Options of a `Membership`. */
 export interface MembershipOptions {
+  /** The NATS connection to use; `stop()` leaves it open. */
   connection: NatsConnection;
   /** @default 'rfw' */
   prefix?: string;
@@ -39,6 +40,7 @@ export interface MembershipOptions {
   rescanIntervalMs?: number;
   /** Replicas of the nodes bucket. @default 1 */
   replicas?: number;
+  /** Logger for the membership's own messages. @default a new `membership` logger */
   logger?: Logger;
 }
 
@@ -135,6 +137,7 @@ export class Membership implements AsyncDisposable {
     return this.#events.subscribe();
   }
 
+  /** Call `listener` for each membership event from now on; returns the unsubscribe function. */
   on(listener: (e: MembershipEvent) => void): () => void {
     return this.#events.on(listener);
   }
@@ -213,6 +216,7 @@ export class Membership implements AsyncDisposable {
     return this.#stopping;
   }
 
+  /** Same as `stop()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

@@ -60,12 +60,17 @@ export interface WorkerClusterOptions {
   roles?: string[];
   /** @default 'rfw' */
   prefix?: string;
+  /**
+   * Stream and bucket settings of the WorkerManager (run when a worker type
+   * is registered); `replicas` also sets the nodes and leader buckets'.
+   */
   provision?: ProvisionOptions;
   /** Further WorkerManager options (concurrency, timeouts, retries...). */
   manager?: Omit<
     WorkerManagerOptions,
     'workerId' | 'connection' | 'servers' | 'prefix' | 'provision' | 'heartbeatIntervalMs'
   >;
+  /** Logger the node's log is a child of (also the WorkerManager's, unless `manager.logger`). @default a new `cluster` logger */
   logger?: Logger;
 }
 
@@ -84,9 +89,13 @@ export type ClusterState = 'created' | 'joining' | 'joined' | 'leaving' | 'left'
  * `node-joined`, `node-left` and `leadership-changed`.
  */
 export class WorkerCluster implements AsyncDisposable {
+  /** This node's id (`options.nodeId`), also its WorkerManager's workerId. */
   readonly nodeId: string;
+  /** Heartbeat period, ms (`options.heartbeatInterval`, default 5000). */
   readonly heartbeatIntervalMs: number;
+  /** Leader lease, ms (`options.leaderElectionTimeout`, default 10000). */
   readonly leaderElectionTimeoutMs: number;
+  /** The leader roles this node competes for (`options.roles`, default `['cluster']`). */
   readonly roles: readonly string[];
   readonly #log: Logger;
   readonly #factories = new Map<string, WorkerFactory>();
@@ -100,6 +109,7 @@ export class WorkerCluster implements AsyncDisposable {
   #leaving?: Promise<void>;
 
   private constructor(
+    /** The NATS connection of this node: `options.connection`, else the one `create()` opened (which `leave()` drains). */
     readonly connection: NatsConnection,
     private readonly opts: WorkerClusterOptions,
     private readonly ownsConnection: boolean,
@@ -126,6 +136,7 @@ export class WorkerCluster implements AsyncDisposable {
     return new WorkerCluster(nc, opts, !opts.connection);
   }
 
+  /** The lifecycle state: created, joining, joined, leaving, left or failed. */
   get state(): ClusterState {
     return this.#state;
   }
@@ -296,6 +307,7 @@ export class WorkerCluster implements AsyncDisposable {
     return this.#elections.get(role);
   }
 
+  /** Same as `leave()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.leave();
   }
