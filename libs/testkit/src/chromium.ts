@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 
 /** No Chromium, and it could not be installed here. */
 export class ChromiumUnavailableError extends Error {
+  /** Always `ChromiumUnavailableError`. */
   override name = 'ChromiumUnavailableError';
 }
 

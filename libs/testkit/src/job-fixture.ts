@@ -18,8 +18,11 @@ export interface JobFixtureOptions {
 
 /** The hooks of a test framework (vitest, jest and mocha all have them). */
 export interface TestHooks {
+  /** Run `fn` once before the file's tests: the fixture starts its nats-server. */
   beforeAll(fn: () => Promise<void>): void;
+  /** Run `fn` after each test: the fixture closes what the test opened and takes a new prefix. */
   afterEach(fn: () => Promise<void>): void;
+  /** Run `fn` once after the file's tests: the fixture stops its nats-server. */
   afterAll(fn: () => Promise<void>): void;
 }
 

@@ -78,7 +78,9 @@ export class NatsServer {
   log = '';
 
   private constructor(
+    /** The client port on 127.0.0.1 (kept across `kill()` and `restart()`). */
     readonly port: number,
+    /** The server's temporary directory (config file and store); `stop()` removes it. */
     readonly dir: string,
     private readonly readyTimeoutMs: number,
     private readonly bin: string,
@@ -215,7 +217,10 @@ export class NatsServer {
 
 /** A JetStream cluster of real nats-server processes on loopback. */
 export class NatsCluster {
-  private constructor(readonly servers: NatsServer[]) {}
+  private constructor(
+    /** The members, `n1` to `n<size>`. */
+    readonly servers: NatsServer[],
+  ) {}
 
   /** The members' client URLs. */
   get urls(): string[] {

@@ -43,10 +43,12 @@ export const SERVER_SUITES = {
   trixie: '2.10.0',
   sid: '2.12.0',
 } as const;
+/** A Debian suite a build can be fetched from: `bookworm`, `trixie` or `sid`. */
 export type ServerSuite = keyof typeof SERVER_SUITES;
 
 /** A nats-server binary that runs, with its version. */
 export interface ResolvedServer {
+  /** Path of the binary (`nats-server` itself when found on `PATH`). */
   bin: string;
   /** `2.10.27`. */
   version: string;
@@ -56,6 +58,7 @@ export interface ResolvedServer {
 
 /** No usable nats-server, and none could be fetched; the message says what to install. */
 export class NatsServerUnavailableError extends Error {
+  /** Always `NatsServerUnavailableError`. */
   override name = 'NatsServerUnavailableError';
 }
 

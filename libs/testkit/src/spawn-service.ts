@@ -11,6 +11,7 @@ export interface SpawnServiceOptions {
   env?: Record<string, string | undefined>;
   /** Arguments after the entry point. */
   args?: string[];
+  /** Working directory of the child. @default the current one */
   cwd?: string;
   /**
    * Node options before the entry point. The default runs TypeScript sources
@@ -22,6 +23,7 @@ export interface SpawnServiceOptions {
 
 /** A service started by `spawnService`, with its output lines. */
 export interface ServiceProcess {
+  /** The child process. */
   readonly proc: ChildProcess;
   /** Lines printed so far (stdout and stderr). */
   readonly lines: string[];
@@ -29,6 +31,10 @@ export interface ServiceProcess {
   waitForLine(match: RegExp | ((line: string) => boolean), timeoutMs?: number): Promise<string>;
   /** Resolves when the process exits, with its code or signal. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * Send `signal` (default `SIGTERM`) unless it has exited already; resolves
+   * like `exited`.
+   */
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
