@@ -3,15 +3,10 @@
  * the JetStream clients, the names and the record store.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import {
-  jetstream,
-  jetstreamManager,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { Names } from './names.js';
-import { provisionCore, type ProvisionOptions } from './provision.js';
+import { openJetStreamManager, provisionCore, type ProvisionOptions } from './provision.js';
 import { RecordStore } from './records.js';
 import { encodeJson, type JobEvent } from './wire.js';
 
@@ -34,7 +29,7 @@ export async function openContext(
   return {
     nc,
     js: jetstream(nc),
-    jsm: await jetstreamManager(nc),
+    jsm: await openJetStreamManager(nc),
     names,
     records: new RecordStore(jobs),
     control,

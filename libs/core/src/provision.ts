@@ -5,7 +5,7 @@
  * resource is compared field by field: a drift is updated in place when the
  * server allows it, or raised as a `ProvisioningDriftError` naming the field.
  */
-import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import { TimeoutError, nanos, type NatsConnection } from '@nats-io/nats-core';
 import {
   DiscardPolicy,
   JetStreamApiError,
@@ -53,13 +53,66 @@ function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** Create a stream, or bring an existing one to the wanted config. */
+/**
+ * How long provisioning retries a request that the server did not answer or
+ * answered with "JetStream temporarily unavailable" (a cluster electing its
+ * meta or stream leader, a node restarting), ms.
+ */
+export const PROVISION_RETRY_MS = 30_000;
+
+/** JetStream system temporarily unavailable (no meta leader yet, a cluster recovering). */
+const JS_CLUSTER_UNAVAILABLE = 10008;
+
+function isTransient(err: unknown): boolean {
+  return (
+    err instanceof TimeoutError ||
+    (err instanceof JetStreamApiError && err.code === JS_CLUSTER_UNAVAILABLE)
+  );
+}
+
+/**
+ * Run an idempotent provisioning step again while it fails for a transient
+ * reason, for up to `PROVISION_RETRY_MS`, then rethrow the last error. A
+ * service started beside a cluster that is still electing its leaders waits
+ * for it instead of exiting; a refusal (drift, permissions) throws at once.
+ */
+async function retryTransient<T>(step: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + PROVISION_RETRY_MS;
+  for (let pause = 250; ; pause = Math.min(pause * 2, 2_000)) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isTransient(err) || Date.now() + pause > deadline) throw err;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
+/** `jetstreamManager(nc)`, whose account-info check is retried like a provisioning step. */
+export function openJetStreamManager(nc: NatsConnection): Promise<JetStreamManager> {
+  return retryTransient(() => jetstreamManager(nc));
+}
+
+/**
+ * Create a stream, or bring an existing one to the wanted config. Retries
+ * while the server does not answer or JetStream is momentarily unavailable
+ * (see `PROVISION_RETRY_MS`).
+ */
 export async function ensureStream(
   jsm: JetStreamManager,
   wanted: Wanted,
   onDrift: DriftPolicy = 'update',
   /** Settings used only when creating the stream: an existing stream keeps its own. */
   defaults: Partial<StreamConfig> = {},
+): Promise<void> {
+  return retryTransient(() => ensureStreamOnce(jsm, wanted, onDrift, defaults));
+}
+
+async function ensureStreamOnce(
+  jsm: JetStreamManager,
+  wanted: Wanted,
+  onDrift: DriftPolicy,
+  defaults: Partial<StreamConfig>,
 ): Promise<void> {
   let current: StreamConfig;
   try {
@@ -118,11 +171,13 @@ export async function ensureBucket(
   onDrift: DriftPolicy = 'update',
 ): Promise<KV> {
   const kvm = new Kvm(nc);
-  const kv = await kvm.create(name, {
-    history: opts.history ?? 1,
-    ttl: opts.ttlMs ?? 0,
-    replicas: opts.replicas ?? 1,
-  });
+  const kv = await retryTransient(() =>
+    kvm.create(name, {
+      history: opts.history ?? 1,
+      ttl: opts.ttlMs ?? 0,
+      replicas: opts.replicas ?? 1,
+    }),
+  );
   const streamName = `KV_${name}`;
   await ensureStream(
     jsm,
@@ -143,7 +198,7 @@ export async function provisionCore(
   names: Names,
   options: ProvisionOptions = {},
 ): Promise<{ jobs: KV; control: KV }> {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await openJetStreamManager(nc);
   const replicas = options.replicas ?? 1;
   const onDrift = options.onDrift ?? 'update';
   const common = {
