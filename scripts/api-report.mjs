@@ -47,8 +47,8 @@ for (const name of packages) {
           // through a public one) are listed in the report, not fatal.
           'ae-forgotten-export': { logLevel: 'none', addToApiReportFile: true },
           'ae-missing-release-tag': { logLevel: 'none' },
-          // Every public name needs TSDoc: an undocumented one is marked in the report.
-          'ae-undocumented': { logLevel: 'none', addToApiReportFile: true },
+          // Every public name needs TSDoc: an undocumented one fails the check.
+          'ae-undocumented': { logLevel: 'error', addToApiReportFile: false },
         },
         tsdocMessageReporting: { default: { logLevel: 'none' } },
       },
@@ -56,14 +56,25 @@ for (const name of packages) {
     configObjectFullPath: `${folder}/api-extractor.json`,
     packageJsonFullPath: `${folder}/package.json`,
   });
+  const undocumented = [];
   const result = Extractor.invoke(config, {
     localBuild: update,
     showVerboseMessages: false,
     messageCallback: (m) => {
-      if (m.logLevel === 'warning' && m.category === 'Extractor') m.logLevel = 'none';
+      if (m.messageId === 'ae-undocumented') {
+        undocumented.push(
+          `${(m.sourceFilePath ?? '?').replace(root, '')}:${m.sourceFileLine ?? '?'}: ${m.text}`,
+        );
+        m.handled = true;
+      } else if (m.logLevel === 'warning' && m.category === 'Extractor') m.logLevel = 'none';
     },
   });
-  if (result.apiReportChanged && !update) {
+  if (undocumented.length > 0) {
+    failed++;
+    console.error(
+      `@rfw/${name}: ${undocumented.length} public name(s) without TSDoc:\n  ${undocumented.join('\n  ')}`,
+    );
+  } else if (result.apiReportChanged && !update) {
     failed++;
     console.error(
       `api/${name}.api.md is out of date: the public API of @rfw/${name} changed.` +
