@@ -1,7 +1,9 @@
 /**
  * `DelayedReleaser`: the leader's in-memory timer heap over the delayed
  * stream. On election it reads the whole stream with an ordered consumer and
- * keeps following new messages; each message is released when due:
+ * keeps following new messages. A job is held with its message while the
+ * memory budget lasts; beyond it only its due time and sequence are kept (a
+ * `DueHeap`), and the message is read back when due. Each is released when due:
  *
  * 1. shortly before it is due, the job record is checked: a cancelled job, or
  *    one released already (a leader died between release and delete), is
@@ -33,18 +35,24 @@ import {
   type Priority,
 } from '@rfw/core/internal';
 import type { SchedulerMetrics } from './metrics.js';
+import { DueHeap } from './due-heap.js';
 import { TimerHeap, type HeapEntry } from './timer-heap.js';
 
-interface DelayedEntry extends HeapEntry {
+/** A delayed job known by its place in the stream only: read back when due. */
+interface WaitingEntry extends HeapEntry {
+  /** Release attempts that failed so far. */
+  failures: number;
+}
+
+/** A delayed job held in memory with its message, ready to publish when due. */
+interface DelayedEntry extends WaitingEntry {
   id: string;
   subject: string;
   type: string;
   priority: string;
   createdAt?: number;
   headers?: MsgHdrs;
-  /** The body, unless the memory budget was spent: then it is re-read at release. */
-  data?: Uint8Array;
-  failures: number;
+  data: Uint8Array;
 }
 
 export interface ReleaserOptions {
@@ -55,7 +63,11 @@ export interface ReleaserOptions {
   log: Logger;
   /** Releases in flight at once. @default 64 */
   concurrency?: number;
-  /** Bytes of delayed bodies kept in memory. @default 64 MiB */
+  /**
+   * Bytes of delayed messages held in memory, bodies plus `HELD_ENTRY_BYTES`
+   * each; beyond it a job costs 16 bytes and its message is read back when
+   * due. @default 64 MiB
+   */
   memoryBudgetBytes?: number;
 }
 
@@ -68,10 +80,22 @@ const PREPARE_MS = 100;
 const NO_MESSAGE_FOUND = 10037;
 /** Longest single timer, ms (Node's limit is about 24.8 days). */
 const MAX_TIMER_MS = 3600_000;
+/**
+ * What a job held in memory costs beyond its body, bytes: its entry, decoded
+ * headers, strings and map slots (measured: about 1.1 KB of heap each).
+ */
+export const HELD_ENTRY_BYTES = 1024;
+
+const heldBytes = (e: DelayedEntry): number => e.data.length + HELD_ENTRY_BYTES;
 
 export class DelayedReleaser {
+  /** Jobs held with their message (cancellable by id at once). */
   readonly #heap = new TimerHeap<DelayedEntry>();
   readonly #byId = new Map<string, number>();
+  /** Jobs beyond the memory budget: due time and sequence only. */
+  readonly #waiting = new DueHeap();
+  /** Failed release attempts of jobs in `#waiting`, by sequence. */
+  readonly #waitingFailures = new Map<number, number>();
   readonly #concurrency: number;
   readonly #budget: number;
   #generation = 0;
@@ -89,9 +113,9 @@ export class DelayedReleaser {
     this.#budget = o.memoryBudgetBytes ?? 64 * 1024 * 1024;
   }
 
-  /** Delayed jobs held now. */
+  /** Delayed jobs known now (held in memory or waiting to be read back). */
   get pending(): number {
-    return this.#heap.size;
+    return this.#heap.size + this.#waiting.size;
   }
   /** Whether the initial read of the stream is complete. */
   get loaded(): boolean {
@@ -143,7 +167,10 @@ export class DelayedReleaser {
 
   #markLoaded(): void {
     this.#loaded = true;
-    this.o.log.info({ pending: this.#heap.size }, 'delayed jobs loaded');
+    this.o.log.info(
+      { pending: this.pending, readBackWhenDue: this.#waiting.size },
+      'delayed jobs loaded',
+    );
   }
 
   /** Stop at once: no publish starts after this returns. Safe to call when stopped. */
@@ -156,6 +183,8 @@ export class DelayedReleaser {
     this.#timerAt = Infinity;
     this.#heap.clear();
     this.#byId.clear();
+    this.#waiting.clear();
+    this.#waitingFailures.clear();
     this.#memory = 0;
     this.#loaded = false;
     void this.#messages?.close().catch(() => undefined);
@@ -166,34 +195,58 @@ export class DelayedReleaser {
   }
 
   #add(m: JsMsg): void {
-    const { names } = this.o.ctx;
-    const parsed = names.parseJobSubject(m.subject);
-    const rawRunAt = m.headers?.get(Hdr.RunAt) ?? '';
-    const runAt = /^\d{1,16}$/.test(rawRunAt) ? Number(rawRunAt) : 0;
-    if (runAt === 0)
-      this.o.log.warn(
-        { seq: m.seq, runAt: rawRunAt },
-        `delayed message without a valid ${Hdr.RunAt}: due now`,
-      );
-    const rawCreated = m.headers?.get(Hdr.CreatedAt) ?? '';
-    const keep = this.#memory + m.data.length <= this.#budget;
-    if (keep) this.#memory += m.data.length;
-    const e: DelayedEntry = {
-      seq: m.seq,
+    const runAt = this.#runAtOf(m.headers, m.seq);
+    const cost = m.data.length + HELD_ENTRY_BYTES;
+    if (this.#memory + cost > this.#budget) {
+      this.#waiting.push(runAt, m.seq);
+    } else {
+      const e = this.#describe(m.seq, runAt, m.subject, m.headers, m.data.slice());
+      if (!this.#heap.push(e)) return;
+      this.#memory += cost;
+      this.#byId.set(e.id, e.seq);
+    }
+    this.o.metrics.delayedPending.set(this.pending);
+    this.#pump();
+  }
+
+  #runAtOf(headers: MsgHdrs | undefined, seq: number): number {
+    const raw = headers?.get(Hdr.RunAt) ?? '';
+    if (/^\d{1,16}$/.test(raw)) return Number(raw);
+    this.o.log.warn({ seq, runAt: raw }, `delayed message without a valid ${Hdr.RunAt}: due now`);
+    return 0;
+  }
+
+  /** A delayed message as the entry its release works from. */
+  #describe(
+    seq: number,
+    runAt: number,
+    subject: string,
+    headers: MsgHdrs | undefined,
+    data: Uint8Array,
+    failures = 0,
+  ): DelayedEntry {
+    const parsed = this.o.ctx.names.parseJobSubject(subject);
+    const rawCreated = headers?.get(Hdr.CreatedAt) ?? '';
+    return {
+      seq,
       runAt,
-      id: jobIdOf(m.headers, m.seq),
-      subject: m.subject,
+      id: jobIdOf(headers, seq),
+      subject,
       type: parsed?.type ?? '',
       priority: parsed?.priority ?? '',
       createdAt: /^\d{1,16}$/.test(rawCreated) ? Number(rawCreated) : undefined,
-      headers: m.headers,
-      data: keep ? m.data.slice() : undefined,
-      failures: 0,
+      headers,
+      data,
+      failures,
     };
-    if (!this.#heap.push(e)) return;
-    this.#byId.set(e.id, e.seq);
-    this.o.metrics.delayedPending.set(this.#heap.size);
-    this.#pump();
+  }
+
+  /** A waiting job's message, read back by sequence; `undefined` when it is gone (cancelled). */
+  async #readBack(w: WaitingEntry): Promise<DelayedEntry | undefined> {
+    const { ctx } = this.o;
+    const stored = await ctx.jsm.streams.getMessage(ctx.names.delayedStream, { seq: w.seq });
+    if (!stored) return undefined;
+    return this.#describe(w.seq, w.runAt, stored.subject, stored.header, stored.data, w.failures);
   }
 
   #forget(id: string): void {
@@ -201,23 +254,33 @@ export class DelayedReleaser {
     if (seq === undefined) return;
     this.#byId.delete(id);
     const e = this.#heap.remove(seq);
-    if (e?.data) this.#memory -= e.data.length;
-    this.o.metrics.delayedPending.set(this.#heap.size);
+    if (e) this.#memory -= heldBytes(e);
+    this.o.metrics.delayedPending.set(this.pending);
   }
 
   #pump(): void {
     if (!this.#active) return;
     const now = Date.now();
     while (this.#inFlight < this.#concurrency) {
-      const top = this.#heap.peek();
-      if (!top) break;
-      if (top.runAt > now + PREPARE_MS) {
-        this.#arm(top.runAt - PREPARE_MS);
+      const held = this.#heap.peek();
+      const waitingAt = this.#waiting.peekRunAt();
+      const next = Math.min(held?.runAt ?? Infinity, waitingAt);
+      if (next === Infinity) break;
+      if (next > now + PREPARE_MS) {
+        this.#arm(next - PREPARE_MS);
         break;
       }
-      this.#heap.pop();
-      if (this.#byId.get(top.id) === top.seq) this.#byId.delete(top.id);
-      if (top.data) this.#memory -= top.data.length;
+      let top: WaitingEntry;
+      if (held && held.runAt <= waitingAt) {
+        this.#heap.pop();
+        if (this.#byId.get(held.id) === held.seq) this.#byId.delete(held.id);
+        this.#memory -= heldBytes(held);
+        top = held;
+      } else {
+        const w = this.#waiting.pop() as { runAt: number; seq: number };
+        top = { ...w, failures: this.#waitingFailures.get(w.seq) ?? 0 };
+        this.#waitingFailures.delete(w.seq);
+      }
       this.#inFlight++;
       const gen = this.#generation;
       let freed = false;
@@ -230,7 +293,7 @@ export class DelayedReleaser {
       };
       void this.#release(top, gen, free).finally(free);
     }
-    this.o.metrics.delayedPending.set(this.#heap.size);
+    this.o.metrics.delayedPending.set(this.pending);
   }
 
   #arm(at: number): void {
@@ -251,26 +314,29 @@ export class DelayedReleaser {
     return this.#active && gen === this.#generation && this.o.isLeader();
   }
 
-  async #release(e: DelayedEntry, gen: number, free: () => void): Promise<void> {
+  async #release(item: WaitingEntry, gen: number, free: () => void): Promise<void> {
+    let e: DelayedEntry | undefined;
+    try {
+      if (!this.#current(gen)) return;
+      e = 'data' in item ? (item as DelayedEntry) : await this.#readBack(item);
+    } catch (err) {
+      this.#retry(item, gen, err);
+      return;
+    }
+    if (e) await this.#releaseHeld(e, gen, free);
+    else this.o.metrics.skipped.inc({ reason: 'gone' });
+  }
+
+  async #releaseHeld(e: DelayedEntry, gen: number, free: () => void): Promise<void> {
     const { ctx, metrics } = this.o;
     const { names } = ctx;
-    const stream = names.delayedStream;
     const drop = async (reason: string): Promise<void> => {
       await this.#delete(e.seq);
       metrics.skipped.inc({ reason });
     };
     try {
       if (!this.#current(gen)) return;
-      let { data, headers } = e;
-      if (!data) {
-        const stored = await ctx.jsm.streams.getMessage(stream, { seq: e.seq });
-        if (!stored) {
-          metrics.skipped.inc({ reason: 'gone' });
-          return;
-        }
-        data = stored.data;
-        headers = stored.header;
-      }
+      const { data, headers } = e;
       const valid =
         LIMITS.typePattern.test(e.type) &&
         (PRIORITIES as readonly string[]).includes(e.priority) &&
@@ -351,22 +417,33 @@ export class DelayedReleaser {
     }
   }
 
-  #retry(e: DelayedEntry, gen: number, err: unknown): void {
+  #retry(e: WaitingEntry, gen: number, err: unknown): void {
     const { metrics, log } = this.o;
     metrics.releaseFailures.inc();
     e.failures++;
     const retryInMs = Math.min(30_000, 250 * 2 ** Math.min(e.failures, 7));
     log.warn(
-      { err: (err as Error).message, jobId: e.id, seq: e.seq, retryInMs },
+      {
+        err: (err as Error).message,
+        jobId: (e as Partial<DelayedEntry>).id,
+        seq: e.seq,
+        retryInMs,
+      },
       'delayed release failed; will retry',
     );
-    if (this.#current(gen)) {
-      e.runAt = Date.now() + retryInMs;
-      if (e.data && this.#memory + e.data.length <= this.#budget) this.#memory += e.data.length;
-      else e.data = undefined;
-      if (this.#heap.push(e)) this.#byId.set(e.id, e.seq);
-      this.#pump();
+    if (!this.#current(gen)) return;
+    e.runAt = Date.now() + retryInMs;
+    const held = 'data' in e ? (e as DelayedEntry) : undefined;
+    if (held && this.#memory + heldBytes(held) <= this.#budget) {
+      if (this.#heap.push(held)) {
+        this.#memory += heldBytes(held);
+        this.#byId.set(held.id, held.seq);
+      }
+    } else {
+      this.#waiting.push(e.runAt, e.seq);
+      this.#waitingFailures.set(e.seq, e.failures);
     }
+    this.#pump();
   }
 
   /** Delete a delayed message; one that is gone already (cancelled) is fine, any other failure throws. */

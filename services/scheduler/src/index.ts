@@ -37,3 +37,4 @@ export { SubmitApi, parseSubmitRequest } from './submit-api.js';
 export type { SubmitReply, SubmitRequest } from './submit-api.js';
 export { SchedulerMetrics } from './metrics.js';
 export { TimerHeap } from './timer-heap.js';
+export { DueHeap } from './due-heap.js';

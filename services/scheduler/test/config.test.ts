@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import {
   ON_TIME_MS,
   TimerHeap,
+  DueHeap,
   loadSchedules,
   nextFireTime,
   parseSchedulerEnv,
@@ -145,5 +147,43 @@ describe('worker_coordination: scheduler configuration', () => {
     for (let e = h.pop(); e; e = h.pop()) out.push(e.runAt);
     expect(out).toEqual([...out].sort((a, b) => a - b));
     expect(out).toHaveLength(500 - 167);
+  });
+
+  it('pops the compact due heap in (runAt, seq) order through growth, interleaved pushes and shrinking', () => {
+    const op = fc.oneof(
+      fc.record({ push: fc.tuple(fc.integer({ min: 0, max: 50 }), fc.nat()) }),
+      fc.constant({ pop: true as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 3000 }), fc.nat({ max: 6000 }), (ops, bulk) => {
+        const h = new DueHeap();
+        const model: [number, number][] = [];
+        const cmp = (a: [number, number], b: [number, number]): number =>
+          a[0] - b[0] || a[1] - b[1];
+        // A bulk load first, so that the arrays grow past their first size and shrink back.
+        for (let i = 0; i < bulk; i++) {
+          h.push(i % 97, i);
+          model.push([i % 97, i]);
+        }
+        for (const o of ops) {
+          if ('push' in o) {
+            h.push(o.push[0], o.push[1]);
+            model.push(o.push);
+          } else {
+            model.sort(cmp);
+            const want = model.shift();
+            const got = h.pop();
+            expect(got && [got.runAt, got.seq]).toEqual(want);
+          }
+          expect(h.size).toBe(model.length);
+        }
+        model.sort(cmp);
+        expect(h.peekRunAt()).toBe(model[0]?.[0] ?? Infinity);
+        const rest: [number, number][] = [];
+        for (let e = h.pop(); e; e = h.pop()) rest.push([e.runAt, e.seq]);
+        expect(rest).toEqual(model);
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -42,15 +42,18 @@ describe('worker_coordination: delayed jobs', () => {
     return seen;
   }
 
-  it(
-    'releases delayed jobs on time, never a cancelled one, and dead-letters an unreleasable message',
+  it.each([
+    ['held in memory', {}],
+    ['read back when due (DELAYED_MEMORY_MB=0)', { DELAYED_MEMORY_MB: '0' }],
+  ])(
+    'releases delayed jobs on time, never a cancelled one, and dead-letters an unreleasable message: %s',
     { timeout: PROCESS_TEST_MS },
-    async () => {
+    async (_how, env: Record<string, string>) => {
       const prefix = `dr${++n}`;
       const q = await JobQueue.connect({ connection: nc, prefix });
       const pending = collectPending(prefix);
       await nc.flush();
-      const sched = await startScheduler(server.url, prefix, 's1');
+      const sched = await startScheduler(server.url, prefix, 's1', env);
       procs.push(sched);
       await waitForLeader([sched]);
 
