@@ -42,6 +42,7 @@ import { JobContext } from './job-context.js';
 import type { WriteLimiter } from './write-limiter.js';
 import type { RecentCancels } from './recent-cancels.js';
 import type { FreshMessages } from './fresh-messages.js';
+import { forgetDecodedHeaders } from './msg-memory.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
 
 /** The breaker key that stands for the whole job type. */
@@ -194,6 +195,8 @@ async function decode(
 ): Promise<{ env: JobEnvelope; payload: unknown } | undefined> {
   const type = spec.worker.workerType;
   const decoded = decodeJobMessage(deps.core.names, msg.subject, msg.headers, msg.data, msg.seq);
+  // Decoded once; the cache would stay as long as the job runs.
+  forgetDecodedHeaders(msg);
   if (!decoded.ok) {
     await deadLetter(deps, msg, {
       id: decoded.id,
