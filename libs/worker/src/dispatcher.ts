@@ -302,12 +302,15 @@ export class TypeDispatcher {
         this.#finishing++;
         this.slots.release();
       };
-      const done = runJob(this.deps, this.spec, m, onSettled).finally(() => {
+      const finished = (): void => {
         onSettled();
         this.#finishing--;
         this.#inFlight.delete(done);
         if (this.#finishing === this.concurrency - 1) this.pump();
-      });
+      };
+      // `then(f, f)`, not `finally(f)`: runJob never rejects, and finally
+      // makes two more closures per running job.
+      const done = runJob(this.deps, this.spec, m, onSettled).then(finished, finished);
       this.#inFlight.add(done);
     }
   }

@@ -3,60 +3,48 @@
  * on the prototype instead of eight closures per running job (memory with
  * thousands in flight; see docs/benchmarks.md, finding 8).
  */
-import type { JsMsg } from '@nats-io/jetstream';
 import type { Job, Logger } from '@rfw/core';
 import type { JobAbort } from './abort-reasons.js';
-import type { Breakers } from './breakers.js';
-import type { WorkerMetrics } from './metrics.js';
+import type { Attempt } from './attempt.js';
 import type { ProgressUpdate, WorkerContext } from './worker-context.js';
 
 /** Progress events are throttled to one per this many ms (the last one always goes). */
 const PROGRESS_INTERVAL_MS = 200;
-
-export interface JobContextParts {
-  job: Job;
-  workerId: string;
-  type: string;
-  msg: JsMsg;
-  abort: JobAbort;
-  metrics: WorkerMetrics;
-  breakers: Breakers;
-  /** The job's child logger, made on first use. */
-  log: () => Logger;
-  /** Publish a progress event for this attempt. */
-  emitProgress: (p: ProgressUpdate) => void;
-}
 
 export class JobContext implements WorkerContext {
   readonly job: Job;
   readonly jobId: string;
   readonly attempt: number;
   readonly workerId: string;
-  #parts: JobContextParts;
+  // The attempt it belongs to, not a bag of its parts and closures over it:
+  // fewer objects per running job.
+  readonly #a: Attempt;
+  readonly #abort: JobAbort;
   #lastProgress = 0;
 
-  constructor(parts: JobContextParts) {
-    this.#parts = parts;
-    this.job = parts.job;
-    this.jobId = parts.job.id;
-    this.attempt = parts.job.attempts;
-    this.workerId = parts.workerId;
+  constructor(a: Attempt, job: Job, abort: JobAbort) {
+    this.#a = a;
+    this.#abort = abort;
+    this.job = job;
+    this.jobId = job.id;
+    this.attempt = job.attempts;
+    this.workerId = a.deps.opts.workerId;
   }
 
   get signal(): AbortSignal {
-    return this.#parts.abort.signal;
+    return this.#abort.signal;
   }
 
   get logger(): Logger {
-    return this.#parts.log();
+    return this.#a.log();
   }
 
   updateMetrics(name: string, value: number): void {
-    this.#parts.metrics.custom.inc({ type: this.#parts.type, name }, value);
+    this.#a.deps.metrics.custom.inc({ type: this.#a.type, name }, value);
   }
 
   setGauge(name: string, value: number): void {
-    this.#parts.metrics.customGauge.set({ type: this.#parts.type, name }, value);
+    this.#a.deps.metrics.customGauge.set({ type: this.#a.type, name }, value);
   }
 
   progress(p: ProgressUpdate): void {
@@ -64,14 +52,14 @@ export class JobContext implements WorkerContext {
     const last = p.total !== undefined && p.done >= p.total;
     if (!last && now - this.#lastProgress < PROGRESS_INTERVAL_MS) return;
     this.#lastProgress = now;
-    this.#parts.emitProgress(p);
+    this.#a.event({ state: 'progress', attempt: this.attempt, progress: p });
   }
 
   heartbeat(): void {
-    this.#parts.msg.working();
+    this.#a.msg.working();
   }
 
   guard<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    return this.#parts.breakers.fire(this.#parts.type, key, fn);
+    return this.#a.deps.breakers.fire(this.#a.type, key, fn);
   }
 }

@@ -288,7 +288,9 @@ async function attempt(
     return;
   }
   if (deferForBreaker(a, decoded.payload)) return;
-  await run(a, decoded.payload, onSettled);
+  // Returned, not awaited: this frame (the envelope, the record as read) is
+  // not kept while the handler runs.
+  return run(a, decoded.payload, onSettled);
 }
 
 /** An open breaker defers the job without using an attempt. */
@@ -327,9 +329,11 @@ async function writeRunning(a: Attempt, controller: JobAbort, handlerDone: () =>
 async function run(a: Attempt, payload: unknown, onSettled: () => void): Promise<void> {
   const { deps, spec, msg, type, attemptNo } = a;
   const { opts, metrics, breakers } = deps;
-  const job = a.job;
+  // Not the record itself: `a.job` moves on with each write, and this frame
+  // would keep the first one as long as the handler runs.
+  const { id, timeoutMs } = a.job;
   const controller = new JobAbort();
-  deps.running.set(job.id, { id: job.id, type, controller, startedAt: Date.now() });
+  deps.running.set(id, { id, type, controller, startedAt: Date.now() });
   metrics.started.inc({ type });
   metrics.inFlight.inc({ type });
 
@@ -345,20 +349,14 @@ async function run(a: Attempt, payload: unknown, onSettled: () => void): Promise
     msg.info.redelivered ? 0 : opts.runningRecordDelayMs,
   );
   const timeoutTimer = setTimeout(
-    () => controller.abort(new AbortReason('timeout', `timed out after ${job.timeoutMs} ms`)),
-    job.timeoutMs,
+    () => controller.abort(new AbortReason('timeout', `timed out after ${timeoutMs} ms`)),
+    timeoutMs,
   );
-  const wctx = new JobContext({
-    job: { ...job, payload, attempts: attemptNo, state: 'running' },
-    workerId: opts.workerId,
-    type,
-    msg,
-    abort: controller,
-    metrics,
-    breakers,
-    log: () => a.log(),
-    emitProgress: (progress) => a.event({ state: 'progress', attempt: attemptNo, progress }),
-  });
+  const wctx = new JobContext(
+    a,
+    { ...a.job, payload, attempts: attemptNo, state: 'running' },
+    controller,
+  );
 
   const started = Date.now();
   const work = breakers.fire(type, TYPE_BREAKER_KEY, () => spec.worker.processJob(wctx.job, wctx));
@@ -366,12 +364,12 @@ async function run(a: Attempt, payload: unknown, onSettled: () => void): Promise
   handlerDone = true;
   clearTimeout(runningTimer);
   clearTimeout(timeoutTimer);
-  deps.running.delete(job.id);
+  deps.running.delete(id);
   metrics.inFlight.dec({ type });
   onSettled();
   if (runningWrite) await runningWrite;
   const durationMs = Date.now() - started;
-  const outcome = outcomeOf(controller, settled, breakers, type, job.timeoutMs);
+  const outcome = outcomeOf(controller, settled, breakers, type, timeoutMs);
   metrics.duration.observe({ type, outcome: outcome.kind }, durationMs / 1000);
   await record(a, outcome, durationMs);
 }
