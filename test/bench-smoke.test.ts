@@ -67,6 +67,7 @@ describe('integration', () => {
       'latency',
       'priority',
       'delayed',
+      'delayed-scale',
       'scaling',
       'memory',
       'listing',
@@ -86,7 +87,7 @@ describe('integration', () => {
         }
       }
     }
-    expect(res.targets).toHaveLength(10);
+    expect(res.targets).toHaveLength(12);
     for (const t of res.targets) expect(typeof t.bound).toBe('string');
   }, 600_000);
 });

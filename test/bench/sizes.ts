@@ -24,6 +24,8 @@ export interface Sizes {
   delayedJobs: number;
   delayedLeadMs: number;
   delayedSpreadMs: number;
+  /** Far-future delayed jobs waiting while the `delayed-scale` probes run. */
+  delayedScalePending: number;
   scalingProcesses: readonly number[];
   scalingJobsPerProcess: number;
   scalingConcurrency: number;
@@ -52,6 +54,7 @@ export const FULL: Sizes = {
   delayedJobs: 10_000,
   delayedLeadMs: 5000,
   delayedSpreadMs: 10_000,
+  delayedScalePending: 1_000_000,
   scalingProcesses: [1, 2, 4],
   scalingJobsPerProcess: 600,
   scalingConcurrency: 10,
@@ -80,6 +83,7 @@ export const QUICK: Sizes = {
   delayedJobs: 300,
   delayedLeadMs: 1000,
   delayedSpreadMs: 500,
+  delayedScalePending: 2000,
   scalingProcesses: [1, 2],
   scalingJobsPerProcess: 40,
   scalingConcurrency: 10,
