@@ -90,33 +90,8 @@ function errorText(err: unknown): string {
   return typeof err === 'string' ? err : JSON.stringify(err);
 }
 
-/** Wait for the handler; once the job is aborted, wait at most `graceMs` more. */
-function settle<T>(
-  work: Promise<T>,
-  abort: JobAbort,
-  graceMs: number,
-): Promise<{ value: T } | { error: unknown } | { abandoned: true }> {
-  return new Promise((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = (): void => {
-      timer = setTimeout(() => resolve({ abandoned: true }), graceMs);
-    };
-    if (abort.aborted) onAbort();
-    else abort.onAbort(onAbort);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        abort.onAbort(undefined);
-        resolve({ value });
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        abort.onAbort(undefined);
-        resolve({ error });
-      },
-    );
-  });
-}
+/** How the handler ended: a value, a throw, or abandoned after its grace. */
+type Settled = { value: unknown } | { error: unknown } | { abandoned: true };
 
 function classify(result: JobResult | undefined): Outcome {
   if (result === undefined) return { kind: 'success' };
@@ -325,11 +300,15 @@ async function writeRunning(a: Attempt, controller: JobAbort, handlerDone: () =>
   else a.event({ state: 'running', attempt: a.attemptNo });
 }
 
-/** Run the handler under its timeout and signal, then record its outcome. */
-async function run(a: Attempt, payload: unknown, onSettled: () => void): Promise<void> {
+/**
+ * Run the handler under its timeout and signal, then record its outcome.
+ * Callbacks rather than an async function awaiting the handler: a suspended
+ * frame and a promise less per running job (memory with thousands in flight).
+ */
+function run(a: Attempt, payload: unknown, onSettled: () => void): Promise<void> {
   const { deps, spec, msg, type, attemptNo } = a;
   const { opts, metrics, breakers } = deps;
-  // Not the record itself: `a.job` moves on with each write, and this frame
+  // Not the record itself: `a.job` moves on with each write, and this scope
   // would keep the first one as long as the handler runs.
   const { id, timeoutMs } = a.job;
   const controller = new JobAbort();
@@ -340,8 +319,10 @@ async function run(a: Attempt, payload: unknown, onSettled: () => void): Promise
   let handlerDone = false;
   let runningWrite: Promise<void> | undefined;
   // Short jobs skip the `running` write; long ones (and redeliveries, which may be crash loops) get it.
-  const runningTimer = setTimeout(
+  // Dropped once it fired: the timer and its closure would stay as long as the handler runs.
+  let runningTimer: NodeJS.Timeout | undefined = setTimeout(
     () => {
+      runningTimer = undefined;
       runningWrite = deps.runningWrites
         .run(() => writeRunning(a, controller, () => handlerDone))
         .catch((err: unknown) => a.log().warn({ err }, 'could not record running state'));
@@ -360,23 +341,53 @@ async function run(a: Attempt, payload: unknown, onSettled: () => void): Promise
 
   const started = Date.now();
   const work = breakers.fire(type, TYPE_BREAKER_KEY, () => spec.worker.processJob(wctx.job, wctx));
-  const settled = await settle(work, controller, opts.timeoutGraceMs);
-  handlerDone = true;
-  clearTimeout(runningTimer);
-  clearTimeout(timeoutTimer);
-  deps.running.delete(id);
-  metrics.inFlight.dec({ type });
-  onSettled();
+  return new Promise<void>((resolve, reject) => {
+    let graceTimer: NodeJS.Timeout | undefined;
+    // The handler settled, or (once the job is aborted) did not within `timeoutGraceMs`.
+    const done = (settled: Settled): void => {
+      if (handlerDone) return;
+      handlerDone = true;
+      clearTimeout(graceTimer);
+      controller.onAbort(undefined);
+      clearTimeout(runningTimer);
+      clearTimeout(timeoutTimer);
+      deps.running.delete(id);
+      metrics.inFlight.dec({ type });
+      onSettled();
+      finish(a, controller, settled, runningWrite, started, timeoutMs).then(resolve, reject);
+    };
+    const onAbort = (): void => {
+      graceTimer = setTimeout(() => done({ abandoned: true }), opts.timeoutGraceMs);
+    };
+    if (controller.aborted) onAbort();
+    else controller.onAbort(onAbort);
+    work.then(
+      (value) => done({ value }),
+      (error: unknown) => done({ error }),
+    );
+  });
+}
+
+/** Record the outcome of a handler that settled (the slot is already free). */
+async function finish(
+  a: Attempt,
+  controller: JobAbort,
+  settled: Settled,
+  runningWrite: Promise<void> | undefined,
+  started: number,
+  timeoutMs: number,
+): Promise<void> {
+  const { breakers, metrics } = a.deps;
   if (runningWrite) await runningWrite;
   const durationMs = Date.now() - started;
-  const outcome = outcomeOf(controller, settled, breakers, type, timeoutMs);
-  metrics.duration.observe({ type, outcome: outcome.kind }, durationMs / 1000);
+  const outcome = outcomeOf(controller, settled, breakers, a.type, timeoutMs);
+  metrics.duration.observe({ type: a.type, outcome: outcome.kind }, durationMs / 1000);
   await record(a, outcome, durationMs);
 }
 
 function outcomeOf(
   controller: JobAbort,
-  settled: Awaited<ReturnType<typeof settle>>,
+  settled: Settled,
   breakers: Breakers,
   type: string,
   timeoutMs: number,
