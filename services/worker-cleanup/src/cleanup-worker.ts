@@ -125,7 +125,7 @@ export function createCleanupWorker(o: CleanupWorkerOptions): Worker<CleanupPayl
         signal: ctx.signal,
       };
       if (all || p.kind === 'temp-files') {
-        for (const store of nodes) await cleanTempFiles(maintenance, store);
+        await cleanTempFiles(maintenance, nodes);
       }
       if (all || p.kind === 'partial-uploads') {
         for (const store of nodes) await cleanPartialUploads(maintenance, store);

@@ -3,7 +3,13 @@
  * file-driver nodes (S3 nodes have none of these: configure the bucket's own
  * abort-incomplete-multipart rule there).
  */
-import { FileObjectStore, StorageUnavailableError, type ObjectStore } from '@rfw/storage';
+import {
+  FileObjectStore,
+  StorageUnavailableError,
+  type ObjectStore,
+  type OrphanDataInfo,
+  type TempFileInfo,
+} from '@rfw/storage';
 import { CleanupReason, SkipReason, type CleanupReport } from './cleanup-report.js';
 
 export interface MaintenanceDeps {
@@ -18,11 +24,67 @@ function checkAbort(signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
-/** Removes temp files older than the threshold, and orphaned data files of every bucket. */
-export async function cleanTempFiles(deps: MaintenanceDeps, store: ObjectStore): Promise<void> {
-  if (!(store instanceof FileObjectStore)) return;
+/**
+ * What the temp-files pass listed on one node, in the order it lists: the temp area, then the
+ * orphan data of each bucket. Listing stops at the first error, kept in `error` together with what
+ * was listed before it, so the removals up to that point happen as if listed one by one.
+ */
+interface TempListing {
+  temp?: TempFileInfo[];
+  orphans: OrphanDataInfo[][];
+  error?: unknown;
+}
+
+async function listTempArea(store: FileObjectStore): Promise<TempListing> {
+  const listing: TempListing = { orphans: [] };
   try {
-    for (const f of await store.listTempFiles()) {
+    listing.temp = await store.listTempFiles();
+    for (const b of await store.listBuckets()) {
+      listing.orphans.push(await store.listOrphanData(b.name));
+    }
+  } catch (err) {
+    listing.error = err;
+  }
+  return listing;
+}
+
+/** Nodes whose temp area and buckets are listed at once, ahead of the node being cleaned. */
+const LISTING_LANES = 4;
+
+/**
+ * Removes temp files older than the threshold, and orphaned data files of every bucket, node by
+ * node. The listings (one sequential walk per node) run up to {@link LISTING_LANES} nodes at once,
+ * ahead of the removals; the removals and what the report records keep node order.
+ */
+export async function cleanTempFiles(
+  deps: MaintenanceDeps,
+  stores: readonly ObjectStore[],
+): Promise<void> {
+  const files = stores.filter((s): s is FileObjectStore => s instanceof FileObjectStore);
+  const listings: Array<Promise<TempListing>> = [];
+  const listAhead = (upTo: number): void => {
+    for (let i = listings.length; i < Math.min(upTo, files.length); i++) {
+      listings.push(listTempArea(files[i] as FileObjectStore));
+    }
+  };
+  try {
+    for (const [i, store] of files.entries()) {
+      listAhead(i + LISTING_LANES);
+      await cleanListed(deps, store, await (listings[i] as Promise<TempListing>));
+    }
+  } finally {
+    // Listings of nodes not reached (an abort, a thrown error) must not reject unobserved.
+    await Promise.allSettled(listings);
+  }
+}
+
+async function cleanListed(
+  deps: MaintenanceDeps,
+  store: FileObjectStore,
+  listing: TempListing,
+): Promise<void> {
+  try {
+    for (const f of listing.temp ?? []) {
       if (f.ageMs <= deps.maxAgeMs) continue;
       checkAbort(deps.signal);
       const item = {
@@ -36,8 +98,8 @@ export async function cleanTempFiles(deps: MaintenanceDeps, store: ObjectStore):
       else if (await store.removeTempFile(f.name)) deps.report.deleted(item);
       else deps.report.skipped(SkipReason.Gone);
     }
-    for (const b of await store.listBuckets()) {
-      for (const o of await store.listOrphanData(b.name)) {
+    for (const orphans of listing.orphans) {
+      for (const o of orphans) {
         if (o.ageMs <= deps.maxAgeMs) continue;
         checkAbort(deps.signal);
         const item = {
@@ -54,6 +116,7 @@ export async function cleanTempFiles(deps: MaintenanceDeps, store: ObjectStore):
         else deps.report.skipped(SkipReason.Modified);
       }
     }
+    if (listing.error !== undefined) throw listing.error;
   } catch (err) {
     if (!(err instanceof StorageUnavailableError)) throw err;
     deps.report.error('node', 'temp files', err, store.id);
