@@ -144,6 +144,8 @@ function ftsPrefix(token: string): string {
 export class SqliteIndexStore implements IndexStore {
   readonly kind = 'sqlite' as const;
   private db: Database.Database | undefined;
+  /** Statements of the write path, prepared once per connection (a scan runs them per object). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** @param file path of the SQLite file (created with its directory), or `:memory:` */
   constructor(readonly file: string) {}
@@ -166,33 +168,39 @@ export class SqliteIndexStore implements IndexStore {
     this.db = db;
   }
 
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.conn.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   private upsertSync(e: IndexEntry, now: number): void {
-    const db = this.conn;
-    const row = db
-      .prepare(
-        `INSERT INTO objects (bucket, key, size, content_type, mtime, etag, sha256, version_id, meta, tags, words, indexed_at)
+    const row = this.statement(
+      `INSERT INTO objects (bucket, key, size, content_type, mtime, etag, sha256, version_id, meta, tags, words, indexed_at)
          VALUES (@bucket, @key, @size, @contentType, @mtime, @etag, @sha256, @versionId, @meta, @tags, @words, @now)
          ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, content_type = excluded.content_type,
            mtime = excluded.mtime, etag = excluded.etag, sha256 = excluded.sha256, version_id = excluded.version_id,
            meta = excluded.meta, tags = excluded.tags, words = excluded.words, indexed_at = excluded.indexed_at
          RETURNING id`,
-      )
-      .get({
-        bucket: e.bucket,
-        key: e.key,
-        size: e.size,
-        contentType: e.contentType,
-        mtime: e.mtime,
-        etag: e.etag,
-        sha256: e.sha256,
-        versionId: e.versionId,
-        meta: JSON.stringify(e.userMetadata),
-        tags: e.tags === undefined ? null : JSON.stringify(e.tags),
-        words: entryTokens(e).join(' '),
-        now,
-      }) as { id: number };
-    db.prepare('DELETE FROM object_meta WHERE object_id = ?').run(row.id);
-    const ins = db.prepare('INSERT INTO object_meta (object_id, name, value) VALUES (?, ?, ?)');
+    ).get({
+      bucket: e.bucket,
+      key: e.key,
+      size: e.size,
+      contentType: e.contentType,
+      mtime: e.mtime,
+      etag: e.etag,
+      sha256: e.sha256,
+      versionId: e.versionId,
+      meta: JSON.stringify(e.userMetadata),
+      tags: e.tags === undefined ? null : JSON.stringify(e.tags),
+      words: entryTokens(e).join(' '),
+      now,
+    }) as { id: number };
+    this.statement('DELETE FROM object_meta WHERE object_id = ?').run(row.id);
+    const ins = this.statement('INSERT INTO object_meta (object_id, name, value) VALUES (?, ?, ?)');
     for (const [name, value] of Object.entries(e.userMetadata)) ins.run(row.id, name, value);
   }
 
@@ -374,6 +382,7 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   async close(): Promise<void> {
+    this.statements.clear();
     this.db?.close();
     this.db = undefined;
   }
