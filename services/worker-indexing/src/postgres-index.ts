@@ -72,6 +72,10 @@ function histogramColumns(): string {
   return cols.join(', ');
 }
 
+/** Columns of an `objects` row as upserted; rows per statement stay under 65,535 parameters. */
+const UPSERT_COLUMNS = 12;
+const UPSERT_ROWS = 1000;
+
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export class PostgresIndexStore implements IndexStore {
@@ -151,32 +155,59 @@ export class PostgresIndexStore implements IndexStore {
     }
   }
 
-  private async upsertWith(q: pg.ClientBase | pg.Pool, e: IndexEntry, now: number): Promise<void> {
-    await q.query(
-      `INSERT INTO ${this.t}.objects (bucket, key, size, content_type, mtime, etag, sha256, version_id, meta, tags, words, indexed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, content_type = excluded.content_type,
-         mtime = excluded.mtime, etag = excluded.etag, sha256 = excluded.sha256, version_id = excluded.version_id,
-         meta = excluded.meta, tags = excluded.tags, words = excluded.words, indexed_at = excluded.indexed_at`,
-      [
-        e.bucket,
-        e.key,
-        e.size,
-        e.contentType,
-        e.mtime,
-        e.etag,
-        e.sha256,
-        e.versionId,
-        JSON.stringify(e.userMetadata),
-        e.tags === undefined ? null : JSON.stringify(e.tags),
-        entryTokens(e),
-        now,
-      ],
-    );
+  /**
+   * Upserts `entries` with one statement per {@link UPSERT_ROWS} rows. A key listed twice keeps
+   * its last entry, as one statement per entry in turn would (and as one statement must: a row
+   * cannot be updated twice by the same `INSERT ... ON CONFLICT`).
+   */
+  private async upsertWith(
+    q: pg.ClientBase | pg.Pool,
+    entries: readonly IndexEntry[],
+    now: number,
+  ): Promise<void> {
+    const last = new Map<string, IndexEntry>();
+    for (const e of entries) {
+      const id = `${e.bucket}\u0000${e.key}`;
+      last.delete(id);
+      last.set(id, e);
+    }
+    const rows = [...last.values()];
+    for (let i = 0; i < rows.length; i += UPSERT_ROWS) {
+      const args: unknown[] = [];
+      const values: string[] = [];
+      for (const e of rows.slice(i, i + UPSERT_ROWS)) {
+        const n = args.length;
+        values.push(
+          `(${Array.from({ length: UPSERT_COLUMNS }, (_, c) => `$${n + c + 1}`).join(', ')})`,
+        );
+        args.push(
+          e.bucket,
+          e.key,
+          e.size,
+          e.contentType,
+          e.mtime,
+          e.etag,
+          e.sha256,
+          e.versionId,
+          JSON.stringify(e.userMetadata),
+          e.tags === undefined ? null : JSON.stringify(e.tags),
+          entryTokens(e),
+          now,
+        );
+      }
+      await q.query(
+        `INSERT INTO ${this.t}.objects (bucket, key, size, content_type, mtime, etag, sha256, version_id, meta, tags, words, indexed_at)
+         VALUES ${values.join(', ')}
+         ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, content_type = excluded.content_type,
+           mtime = excluded.mtime, etag = excluded.etag, sha256 = excluded.sha256, version_id = excluded.version_id,
+           meta = excluded.meta, tags = excluded.tags, words = excluded.words, indexed_at = excluded.indexed_at`,
+        args,
+      );
+    }
   }
 
   async upsert(entry: IndexEntry): Promise<void> {
-    await this.upsertWith(this.pool, entry, Date.now());
+    await this.upsertWith(this.pool, [entry], Date.now());
   }
 
   async remove(bucket: string, key: string): Promise<boolean> {
@@ -192,7 +223,7 @@ export class PostgresIndexStore implements IndexStore {
     const now = Date.now();
     try {
       await client.query('BEGIN');
-      for (const e of page.entries) await this.upsertWith(client, e, now);
+      await this.upsertWith(client, page.entries, now);
       let removed = 0;
       if (page.removeMissing) {
         const args: unknown[] = [page.bucket, page.entries.map((e) => e.key)];
