@@ -1,7 +1,8 @@
 /**
- * Bundle the child entry (and the workspace libraries it uses, from source)
- * into one JavaScript file run with plain `node`, as production runs
- * compiled code: no TypeScript loader in the measured processes. Third-party
+ * Bundle the child entry and the scheduler service (and the workspace
+ * libraries they use, from source) into JavaScript files run with plain
+ * `node`, as production runs compiled code (`deploy/Dockerfile` runs `dist/`):
+ * no TypeScript loader in the measured processes. Third-party
  * packages stay external and load from node_modules.
  */
 import { rmSync } from 'node:fs';
@@ -34,11 +35,18 @@ const externalDeps: Plugin = {
  * removes it. Each system's adapter is its own chunk, loaded on demand, so a
  * worker process holds only its own system's code (this matters for RSS).
  */
-export async function bundleChild(): Promise<{ file: string; remove: () => void }> {
+export async function bundleChild(): Promise<{
+  file: string;
+  scheduler: string;
+  remove: () => void;
+}> {
   // Under test/dist (git-ignored) so that external imports resolve from the repo's node_modules.
   const outdir = join(here, '..', 'dist', `bench-${process.pid}`);
   await build({
-    entryPoints: { child: join(here, 'child.ts') },
+    entryPoints: {
+      child: join(here, 'child.ts'),
+      scheduler: join(here, '..', '..', 'services', 'scheduler', 'src', 'main.ts'),
+    },
     outdir,
     outExtension: { '.js': '.mjs' },
     splitting: true,
@@ -53,6 +61,7 @@ export async function bundleChild(): Promise<{ file: string; remove: () => void 
   });
   return {
     file: join(outdir, 'child.mjs'),
+    scheduler: join(outdir, 'scheduler.mjs'),
     remove: () => rmSync(outdir, { recursive: true, force: true }),
   };
 }

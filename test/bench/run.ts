@@ -138,6 +138,7 @@ async function main(): Promise<number> {
   const ctx: RunContext = {
     sizes,
     bundle: bundle.file,
+    schedulerBundle: bundle.scheduler,
     root,
     log,
     childExecArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],

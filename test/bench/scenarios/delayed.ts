@@ -105,7 +105,9 @@ function delayedWith(id: string, title: string, farPending: number): Scenario {
         const extra: Record<string, number> = {};
         try {
           if (system === 'rfw') {
-            scheduler = spawnService(schedulerPath(ctx), {
+            // The bundled service, run with plain node like the workers (no TypeScript loader).
+            scheduler = spawnService(ctx.schedulerBundle, {
+              execArgv: ctx.childExecArgv,
               cwd: ctx.root,
               env: {
                 NATS_URL: run.backend.natsUrl,

@@ -13,6 +13,8 @@ export interface RunContext {
   sizes: Sizes;
   /** Path of the bundled child entry. */
   bundle: string;
+  /** Path of the bundled scheduler service entry. */
+  schedulerBundle: string;
   /** Root of the repository. */
   root: string;
   log: (msg: string) => void;
