@@ -156,7 +156,7 @@ export const SchedulerEnv = z.object({
   /** Delayed jobs released at once. */
   RELEASE_CONCURRENCY: int.min(1).max(4096).default(64),
   /** Bodies of delayed jobs kept in memory, MiB; beyond it they are re-read at release. */
-  DELAYED_MEMORY_MB: int.min(0).default(64),
+  DELAYED_MEMORY_MB: int.min(0).default(16),
 });
 export type SchedulerEnv = z.infer<typeof SchedulerEnv>;
 

@@ -66,7 +66,7 @@ export interface ReleaserOptions {
   /**
    * Bytes of delayed messages held in memory, bodies plus `HELD_ENTRY_BYTES`
    * each; beyond it a job costs 16 bytes and its message is read back when
-   * due. @default 64 MiB
+   * due. @default 16 MiB
    */
   memoryBudgetBytes?: number;
 }
@@ -110,7 +110,7 @@ export class DelayedReleaser {
 
   constructor(private readonly o: ReleaserOptions) {
     this.#concurrency = o.concurrency ?? 64;
-    this.#budget = o.memoryBudgetBytes ?? 64 * 1024 * 1024;
+    this.#budget = o.memoryBudgetBytes ?? 16 * 1024 * 1024;
   }
 
   /** Delayed jobs known now (held in memory or waiting to be read back). */

@@ -45,7 +45,10 @@ export interface SchedulerOptions {
   schedules?: Schedule[];
   /** Delayed releases in flight at once. @default 64 */
   releaseConcurrency?: number;
-  /** Bytes of delayed bodies held in memory. @default 64 MiB */
+  /**
+   * Bytes of delayed jobs held in memory with their message (body plus about
+   * 1 KB each); jobs beyond it are read back when due. @default 16 MiB
+   */
   delayedMemoryBytes?: number;
   logger?: Logger;
 }
