@@ -72,7 +72,7 @@ export function checkTargets(m: MedianOf): TargetResult[] {
     ),
     ratio('4 worker processes over 1 (I/O-bound)', m('scaling', 'speedup_4', 'rfw'), '>=', 3.5),
     absolute('worker RSS, idle', m('memory', 'idle', 'rfw'), 'MB', '<=', 80),
-    absolute('worker RSS, jobs in flight', m('memory', 'loaded', 'rfw'), 'MB', '<=', 250),
+    absolute('worker RSS, jobs in flight', m('memory', 'loaded', 'rfw'), 'MB', '<=', 150),
     absolute(
       'list() by status, p95 (worst status)',
       Math.max(
