@@ -65,6 +65,7 @@ describe('integration', () => {
       'enqueue',
       'e2e',
       'latency',
+      'max-rate',
       'priority',
       'delayed',
       'delayed-scale',
@@ -87,7 +88,7 @@ describe('integration', () => {
         }
       }
     }
-    expect(res.targets).toHaveLength(12);
+    expect(res.targets).toHaveLength(13);
     for (const t of res.targets) expect(typeof t.bound).toBe('string');
   }, 600_000);
 });

@@ -24,7 +24,7 @@ import {
   type RunRecord,
 } from './report.js';
 import { delayedScaleScenario, delayedScenario } from './scenarios/delayed.js';
-import { latencyScenario } from './scenarios/latency.js';
+import { latencyScenario, maxRateScenario } from './scenarios/latency.js';
 import { listingScenario } from './scenarios/listing.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { priorityScenario } from './scenarios/priority.js';
@@ -41,7 +41,7 @@ const root = resolve(here, '..', '..');
 const USAGE = `usage: npm run bench -- [--quick] [--only a,b] [--systems rfw,bullmq,jetstream] [--repeats N] [--out DIR] [--profile DIR]
   --set key=N    override a size (see bench/sizes.ts), e.g. --set e2eJobs=20000 --set latencyRates=200,500
   --profile DIR  run producers and workers under node --cpu-prof, writing .cpuprofile files to DIR
-scenarios: enqueue, e2e, latency, priority, delayed, delayed-scale, scaling, memory, listing`;
+scenarios: enqueue, e2e, latency, max-rate, priority, delayed, delayed-scale, scaling, memory, listing`;
 
 function parse() {
   const { values } = parseArgs({
@@ -100,6 +100,7 @@ async function main(): Promise<number> {
     enqueueScenario,
     e2eScenario,
     latencyScenario(sizes.latencyRates),
+    maxRateScenario(sizes.maxRateSteps),
     priorityScenario,
     delayedScenario,
     delayedScaleScenario(sizes.delayedScalePending),

@@ -17,6 +17,8 @@ export interface Sizes {
   latencyDurationMs: number;
   /** Samples enqueued in this first stretch of a latency run are dropped (same rule for all). */
   latencyWarmupMs: number;
+  /** Paced rates tried in ascending order by `max-rate` (highest with p99 under 10 ms). */
+  maxRateSteps: readonly number[];
   priorityBacklog: number;
   priorityProbes: number;
   priorityProbeIntervalMs: number;
@@ -47,6 +49,7 @@ export const FULL: Sizes = {
   latencyRates: [2000, 5000],
   latencyDurationMs: 8000,
   latencyWarmupMs: 1000,
+  maxRateSteps: [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10_000, 12_000, 15_000, 20_000],
   priorityBacklog: 100_000,
   priorityProbes: 50,
   priorityProbeIntervalMs: 40,
@@ -76,6 +79,7 @@ export const QUICK: Sizes = {
   latencyRates: [500, 1000],
   latencyDurationMs: 1500,
   latencyWarmupMs: 1000,
+  maxRateSteps: [250, 500],
   priorityBacklog: 1000,
   priorityProbes: 5,
   priorityProbeIntervalMs: 20,
