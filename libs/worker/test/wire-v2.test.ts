@@ -50,6 +50,46 @@ describe('job_processing: wire format v2 beside v1', () => {
     }
   });
 
+  it('runs the jobs a v1 installation stored before the upgrade, keeping their ids', async () => {
+    const q = await h.queue();
+    const { ctx } = q;
+    // The jobs stream as v1 provisioned it: no subject transform, so a publish
+    // to `<prefix>.jobs.<type>.<priority>` is stored on that 4-token subject.
+    const v2Config = (await ctx.jsm.streams.info(ctx.names.jobsStream)).config;
+    await ctx.jsm.streams.update(ctx.names.jobsStream, {
+      ...v2Config,
+      subject_transform: undefined,
+    });
+    const nc = await connect({ servers: h.server.url });
+    try {
+      const js = jetstream(nc);
+      const hdr = headers();
+      hdr.set('Rfw-Job-Id', 'stored-by-v1');
+      await js.publish(`${h.prefix}.jobs.legacy.normal`, '{"n":1}', { headers: hdr });
+      await js.publish(`${h.prefix}.jobs.legacy.high`, '{"n":2}');
+      const before = await ctx.jsm.streams.info(ctx.names.jobsStream, { subjects_filter: '>' });
+      expect(Object.keys(before.state.subjects ?? {}).sort()).toEqual([
+        `${h.prefix}.jobs.legacy.high`,
+        `${h.prefix}.jobs.legacy.normal`,
+      ]);
+      const bareSeq = (await ctx.jsm.streams.getMessage(ctx.names.jobsStream, {
+        last_by_subj: `${h.prefix}.jobs.legacy.high`,
+      }))!.seq;
+      // The upgrade: v2 provisioning puts the transform back; then a v2 worker starts.
+      await h.queue();
+      const ran: number[] = [];
+      await h.manager([defineWorker('legacy', async (p: { n: number }) => void ran.push(p.n))]);
+      await waitForState(q, 'stored-by-v1', ['succeeded']);
+      // A v1 job without an id header keeps the id of its first sequence.
+      await waitForState(q, `s${bareSeq}`, ['succeeded']);
+      expect(ran.sort()).toEqual([1, 2]);
+      const after = await ctx.jsm.streams.info(ctx.names.jobsStream, { subjects_filter: '>' });
+      expect(after.state.messages).toBe(0);
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('cancels a waiting v2 job: it ends cancelled once and never runs', async () => {
     const q = await h.queue();
     const id = await q.schedule('doomed', {});
