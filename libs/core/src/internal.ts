@@ -16,6 +16,7 @@ export {
   encodeJson,
   decodeJson,
   jobIdOf,
+  copyHeaders,
   readable,
 } from './wire.js';
 export type { JobEnvelope, DecodeResult, JobRecordWire } from './wire.js';
@@ -49,3 +50,4 @@ export type { NodeHeartbeat, PauseRecord } from './cluster-wire.js';
 export { listDeadLetters, purgeDeadLetters, decodeDeadLetter } from './dead-letters.js';
 export { bucketKeys } from './kv-keys.js';
 export { hasBatchDirectGet, MAX_BATCH, readQueueCoverage } from './batch-reads.js';
+export { forgetDecodedHeaders } from './nats-client-patches.js';

@@ -39,8 +39,7 @@ import {
   type CompiledJob,
   type ScheduleOptions,
 } from './schedule-options.js';
-import { Hdr, encodeJobHeaders, encodeJson } from './wire.js';
-import { headers as natsHeaders } from '@nats-io/nats-core';
+import { Hdr, copyHeaders, encodeJobHeaders, encodeJson } from './wire.js';
 import {
   getDeadLetterMessage,
   listDeadLetters,
@@ -360,18 +359,14 @@ export class JobQueue implements AsyncDisposable {
           parsed?.kind === 'jobs'
             ? ctx.names.jobSubject(parsed.type, parsed.priority as Priority)
             : original || subject;
-        const h = natsHeaders();
-        for (const [k, values] of dead.header ?? []) {
-          if (
-            k === Hdr.DeadReason ||
-            k === Hdr.LastError ||
-            k === Hdr.OriginalSubject ||
-            k === Hdr.Attempts ||
-            k === Hdr.MsgId
-          )
-            continue;
-          for (const v of values) h.append(k, v);
-        }
+        // The dead letter's own headers go; the job's stay.
+        const h = copyHeaders(dead.header, [
+          Hdr.DeadReason,
+          Hdr.LastError,
+          Hdr.OriginalSubject,
+          Hdr.Attempts,
+          Hdr.MsgId,
+        ]);
         h.set(Hdr.JobId, id);
         for (const [k, values] of h) headers.set(k, values[0] ?? '');
       }

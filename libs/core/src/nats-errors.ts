@@ -18,10 +18,12 @@ export const JsCode = {
   MaximumMessagesExceeded: 10077,
   MaximumBytesExceeded: 10047,
   MessageTooLarge: 10054,
+  /** JetStream system temporarily unavailable (no meta leader, a cluster recovering). */
+  ClusterUnavailable: 10008,
 } as const;
 
 /** Server codes meaning JetStream is (momentarily) not there: cluster recovery, no meta leader. */
-const UNAVAILABLE_CODES: ReadonlySet<number> = new Set([10039, 10008]);
+const UNAVAILABLE_CODES: ReadonlySet<number> = new Set([10039, JsCode.ClusterUnavailable]);
 
 export function mapPublishError(err: unknown, subject: string): Error {
   if (

@@ -17,6 +17,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { ProvisioningDriftError } from './errors.js';
+import { JsCode } from './nats-errors.js';
 import { V1_ID_TOKEN, type Names } from './names.js';
 import { PRIORITIES } from './job.js';
 
@@ -60,13 +61,10 @@ function sameValue(a: unknown, b: unknown): boolean {
  */
 export const PROVISION_RETRY_MS = 30_000;
 
-/** JetStream system temporarily unavailable (no meta leader yet, a cluster recovering). */
-const JS_CLUSTER_UNAVAILABLE = 10008;
-
 function isTransient(err: unknown): boolean {
   return (
     err instanceof TimeoutError ||
-    (err instanceof JetStreamApiError && err.code === JS_CLUSTER_UNAVAILABLE)
+    (err instanceof JetStreamApiError && err.code === JsCode.ClusterUnavailable)
   );
 }
 

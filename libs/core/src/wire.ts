@@ -79,6 +79,22 @@ export function readable(text: string): string {
 }
 
 /** The id a job message stands for: `Rfw-Job-Id`, else `Nats-Msg-Id`, else `s<stream seq>`. */
+/**
+ * A copy of `from` without the headers named in `skip`: a message published
+ * again (released, dead-lettered, moved, retried) gets a dedupe id of its own.
+ */
+export function copyHeaders(
+  from: MsgHdrs | undefined,
+  skip: readonly string[] = [Hdr.MsgId],
+): MsgHdrs {
+  const h = natsHeaders();
+  for (const [k, values] of from ?? []) {
+    if (skip.includes(k)) continue;
+    for (const v of values) h.append(k, v);
+  }
+  return h;
+}
+
 export function jobIdOf(h: MsgHdrs | undefined, seq: number): string {
   return h?.get(Hdr.JobId) || h?.get(Hdr.MsgId) || `s${seq}`;
 }

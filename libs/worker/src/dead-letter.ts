@@ -5,13 +5,13 @@
  * (undecodable, invalid headers, payload failing the schema) take this path
  * on their first delivery, so they never loop.
  */
-import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { JsMsg } from '@nats-io/jetstream';
 import {
   Hdr,
   PRIORITIES,
   TERMINAL_STATES,
   addTransition,
+  copyHeaders,
   newRecord,
   publishOutcomeEvent,
   readable,
@@ -44,11 +44,7 @@ export async function deadLetter(
   input: DeadLetterInput,
 ): Promise<void> {
   const { core } = deps;
-  const h = natsHeaders();
-  for (const [k, values] of msg.headers ?? []) {
-    if (k === Hdr.MsgId) continue;
-    for (const v of values) h.append(k, v);
-  }
+  const h = copyHeaders(msg.headers);
   h.set(Hdr.JobId, input.id);
   h.set(Hdr.DeadReason, headerSafe(input.reason));
   if (input.lastError) h.set(Hdr.LastError, headerSafe(input.lastError));

@@ -9,6 +9,7 @@ import {
   TERMINAL_STATES,
   addTransition,
   decodeJobMessage,
+  forgetDecodedHeaders,
   newRecord,
   republishOutcome,
   type CoreContext,
@@ -42,7 +43,6 @@ import { JobContext } from './job-context.js';
 import type { WriteLimiter } from './write-limiter.js';
 import type { RecentCancels } from './recent-cancels.js';
 import type { FreshMessages } from './fresh-messages.js';
-import { forgetDecodedHeaders } from './msg-memory.js';
 import type { CompiledWorkerOptions } from './worker-options.js';
 
 /** The breaker key that stands for the whole job type. */

@@ -10,8 +10,14 @@
  * stores as `<prefix>.jobs.<type>.<priority>._`, then deletes the old message.
  */
 import type { JsMsg, StoredMsg } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/nats-core';
-import { Hdr, LIMITS, PRIORITIES, jobIdOf, readQueueCoverage } from '@rfw/core/internal';
+import {
+  Hdr,
+  LIMITS,
+  PRIORITIES,
+  copyHeaders,
+  jobIdOf,
+  readQueueCoverage,
+} from '@rfw/core/internal';
 import { deadLetter } from './dead-letter.js';
 import type { RunnerDeps } from './job-runner.js';
 
@@ -86,11 +92,7 @@ async function moveToV2(deps: Pick<RunnerDeps, 'core'>, subject: string): Promis
   const { core } = deps;
   let moved = 0;
   for await (const m of storedOn(core, subject)) {
-    const h = natsHeaders();
-    for (const [k, values] of m.header ?? []) {
-      if (k === Hdr.MsgId) continue;
-      for (const v of values) h.append(k, v);
-    }
+    const h = copyHeaders(m.header);
     // The id a v1 job had (from its headers, or its sequence) goes with it.
     const id = jobIdOf(m.header, m.seq);
     h.set(Hdr.JobId, id);

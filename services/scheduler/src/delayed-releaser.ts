@@ -17,13 +17,14 @@
  * Leadership is checked before each publish; `stop()` ends all of it at once.
  */
 import { JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { headers as natsHeaders, type MsgHdrs, type Subscription } from '@nats-io/nats-core';
+import type { MsgHdrs, Subscription } from '@nats-io/nats-core';
 import {
   Hdr,
   LIMITS,
   PRIORITIES,
   TERMINAL_STATES,
   addTransition,
+  copyHeaders,
   decodeJobMessage,
   decodeJson,
   jobIdOf,
@@ -358,11 +359,7 @@ export class DelayedReleaser {
         await new Promise((r) => setTimeout(r, wait));
       }
       if (!this.#current(gen)) return;
-      const h = natsHeaders();
-      for (const [k, values] of headers ?? []) {
-        if (k === Hdr.MsgId) continue;
-        for (const v of values) h.append(k, v);
-      }
+      const h = copyHeaders(headers);
       h.set(Hdr.JobId, e.id);
       const ack = await ctx.js.publish(names.jobSubject(e.type, e.priority as Priority), data, {
         msgID: `${e.id}.release.${e.seq}`,
@@ -466,11 +463,7 @@ export class DelayedReleaser {
     const { ctx, metrics, log } = this.o;
     if (!this.#current(gen)) return;
     const reason = `invalid delayed message: subject ${e.subject} or job id ${JSON.stringify(e.id.slice(0, 80))} cannot be released`;
-    const h = natsHeaders();
-    for (const [k, values] of headers ?? []) {
-      if (k === Hdr.MsgId || k === Hdr.JobId) continue;
-      for (const v of values) h.append(k, v);
-    }
+    const h = copyHeaders(headers, [Hdr.MsgId, Hdr.JobId]);
     const id = LIMITS.idPattern.test(e.id) ? e.id : `s${e.seq}`;
     h.set(Hdr.JobId, id);
     h.set(Hdr.DeadReason, reason.slice(0, 1000));
