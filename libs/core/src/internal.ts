@@ -20,6 +20,21 @@ export {
   readable,
 } from './wire.js';
 export type { JobEnvelope, DecodeResult, JobRecordWire } from './wire.js';
+export {
+  TraceAttr,
+  SpanKind,
+  SpanStatusCode,
+  carriedTrace,
+  contextFromCarried,
+  contextFromHeaders,
+  failSpan,
+  injectSpan,
+  linkFromHeaders,
+  otelContext,
+  otelTrace,
+  startSpan,
+} from './tracing.js';
+export type { CarriedTrace, TraceContext, Span } from './tracing.js';
 export { provisionCore, ensureStream, ensureBucket } from './provision.js';
 export { RecordStore, addTransition, newRecord, isCasConflict } from './records.js';
 export type { VersionedJob } from './records.js';

@@ -10,7 +10,7 @@
  * await queue.close();
  * ```
  */
-import type { NatsConnection } from '@nats-io/nats-core';
+import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { connectNats, type ConnectOptions } from './connection.js';
 import { openContext, publishEvent, type CoreContext } from './context.js';
 import { publishOutcomeEvent } from './outcome-events.js';
@@ -40,6 +40,8 @@ import {
   type ScheduleOptions,
 } from './schedule-options.js';
 import { Hdr, copyHeaders, encodeJobHeaders, encodeJson } from './wire.js';
+import { enqueueSpan, retrySpan } from './job-spans.js';
+import { failSpan, injectSpan } from './tracing.js';
 import {
   getDeadLetterMessage,
   listDeadLetters,
@@ -213,13 +215,18 @@ export class JobQueue implements AsyncDisposable {
     });
     // A re-run needs its own dedupe id: the first run's may still be in the window.
     const msgID = rerun ? `${job.id}.rerun.${rerun.revision}` : job.id;
+    const span = enqueueSpan(job, subject, state);
+    injectSpan(headers, span);
     let ack;
     try {
       ack = await ctx.js.publish(subject, job.body, { msgID, headers });
     } catch (err) {
       if (rerun) await ctx.records.update(rerun.previous, rerun.revision).catch(() => undefined);
-      throw mapPublishError(err, subject);
+      const mapped = mapPublishError(err, subject);
+      failSpan(span, mapped);
+      throw mapped;
     }
+    span.end();
     if (!recordless) {
       // A duplicate ack is a retry of a schedule whose publish landed but whose
       // answer or record write was lost: write the record it is missing (a
@@ -343,6 +350,7 @@ export class JobQueue implements AsyncDisposable {
     });
     let body = encodeJson(job.payload);
     let publishSubject = subject;
+    let deadHeaders: MsgHdrs | undefined;
     const fromDlq =
       previous?.location?.stream === ctx.names.dlqStream ? previous.location : undefined;
     if (fromDlq) {
@@ -350,6 +358,7 @@ export class JobQueue implements AsyncDisposable {
       // fixed worker sees the original bytes.
       const dead = await getDeadLetterMessage(ctx, fromDlq.seq);
       if (dead) {
+        deadHeaders = dead.header;
         body = dead.data;
         // The job keeps its record: back on a v1 subject (its own subject
         // means "no record yet" to a worker, see `jobMessageSubject`).
@@ -371,11 +380,15 @@ export class JobQueue implements AsyncDisposable {
         for (const [k, values] of h) headers.set(k, values[0] ?? '');
       }
     }
+    // A new trace, linked to the dead letter's: the retry is its own story.
+    const span = retrySpan(job, publishSubject, deadHeaders);
+    injectSpan(headers, span);
     try {
       const ack = await ctx.js.publish(publishSubject, body, {
         msgID: `${id}.retry.${res?.revision ?? now}`,
         headers,
       });
+      span.end();
       const located = { ...job, location: { stream: ack.stream, seq: ack.seq } };
       if (res) await ctx.records.update(located, res.revision);
       if (fromDlq)
@@ -385,7 +398,9 @@ export class JobQueue implements AsyncDisposable {
     } catch (err) {
       // Put the record back as it was so the retry can be asked again.
       if (previous && res) await ctx.records.update(previous, res.revision).catch(() => undefined);
-      throw mapPublishError(err, publishSubject);
+      const mapped = mapPublishError(err, publishSubject);
+      failSpan(span, mapped);
+      throw mapped;
     }
   }
 

@@ -3,6 +3,7 @@
  * KV buckets. This is a public contract for producers in any language; it is
  * documented in `docs/wire-format.md`. Units are in the header names.
  */
+import { carriedTrace, type CarriedTrace } from './tracing.js';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
 import { LIMITS, PRIORITIES, type Job, type JobBackoff, type Priority } from './job.js';
 import type { Names } from './names.js';
@@ -52,6 +53,8 @@ export interface JobEnvelope {
   backoff?: JobBackoff;
   /** Published to its own subject (wire format v2): no record was written with it. */
   ownSubject: boolean;
+  /** W3C trace context from the `traceparent`/`tracestate` headers, when present. */
+  trace?: CarriedTrace;
 }
 
 export type DecodeResult =
@@ -183,6 +186,7 @@ export function decodeJobMessage(
       attempts: attempts ?? 0,
       backoff,
       ownSubject: parsed.id !== undefined,
+      trace: carriedTrace(h),
     },
   };
 }

@@ -34,9 +34,11 @@ export async function onSuccess(
   if (w === 'ok') {
     await a.outcomeEvent({ state: 'succeeded', attempt: attemptNo, durationMs });
     deps.metrics.succeeded.inc({ type: a.type });
+    a.endSpan('succeeded');
   } else {
     // Another delivery of this message (or a canceller) ended it first.
     await republishOutcome(deps.core, a.job, msg.seq);
+    a.endSpan(`already ${a.job.state}`);
   }
   msg.ack();
 }
@@ -44,6 +46,7 @@ export async function onSuccess(
 export function onCancelled(a: Attempt): void {
   // The canceller wrote the record and published the event.
   a.msg.ack();
+  a.endSpan('cancelled');
   a.deps.metrics.cancelled.inc({ type: a.type });
   a.log().info('cancelled while running');
 }
@@ -60,6 +63,7 @@ async function unrun(a: Attempt): Promise<void> {
 
 export async function onShutdown(a: Attempt): Promise<void> {
   await unrun(a);
+  a.endSpan('shutdown');
   a.msg.nak();
 }
 
@@ -67,6 +71,7 @@ export async function onDefer(a: Attempt, delayMs: number, reason: string): Prom
   await unrun(a);
   a.deps.metrics.deferred.inc({ type: a.type, reason: 'breaker' });
   a.event({ state: 'deferred', reason, retryInMs: delayMs });
+  a.endSpan('deferred', { deferReason: reason });
   a.msg.nak(delayMs);
 }
 
@@ -94,6 +99,7 @@ export async function onFailure(
   const w = await a.write(next);
   if (w !== 'ok') {
     await republishOutcome(deps.core, a.job, msg.seq);
+    a.endSpan(`already ${a.job.state}`);
     msg.ack();
     return;
   }
@@ -106,6 +112,7 @@ export async function onFailure(
     retryInMs: delay,
   });
   a.log().info({ err: outcome.error, retryInMs: delay }, 'attempt failed, will retry');
+  a.endSpan('retrying', { error: outcome.error });
   msg.nak(delay);
 }
 
@@ -123,5 +130,7 @@ export async function finishDead(
     lastError,
     attempts,
     job: a.job,
+    trace: a.traceContext,
   });
+  a.endSpan('dead', { error: lastError ?? reason });
 }

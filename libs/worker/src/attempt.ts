@@ -6,9 +6,18 @@
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import {
+  SpanKind,
+  SpanStatusCode,
   TERMINAL_STATES,
+  TraceAttr,
+  contextFromCarried,
+  otelTrace,
   publishEvent,
   publishOutcomeEvent,
+  startSpan,
+  type CarriedTrace,
+  type Span,
+  type TraceContext,
   type Job,
   type JobEvent,
   type JobState,
@@ -28,6 +37,10 @@ export class Attempt {
   /** Set once the `running` record was written by this delivery. */
   runningWritten = false;
   #childLog: Logger | undefined;
+  /** This delivery's span: a child of the trace its message carried (a no-op without an SDK). */
+  readonly #span: Span;
+  /** The context the handler runs in: the span's. */
+  readonly traceContext: TraceContext;
 
   constructor(
     readonly deps: RunnerDeps,
@@ -37,10 +50,47 @@ export class Attempt {
     public job: Job,
     /** Its revision; `undefined` while no record exists. */
     public rev: number | undefined,
+    /** The trace context the job message carried. */
+    carried?: CarriedTrace,
   ) {
     this.type = spec.worker.workerType;
     // Fixed here, before any write changes `job.attempts`.
     this.attemptNo = job.attempts + 1;
+    const parent = contextFromCarried(carried);
+    this.#span = startSpan(`rfw.process ${this.type}`, SpanKind.CONSUMER, {}, parent);
+    // Attributes only for a span that records: nothing is built without an SDK.
+    if (this.#span.isRecording()) {
+      this.#span.setAttributes({
+        [TraceAttr.MessagingSystem]: 'nats',
+        [TraceAttr.Operation]: 'process',
+        [TraceAttr.Destination]: msg.subject,
+        [TraceAttr.MessageId]: job.id,
+        [TraceAttr.JobId]: job.id,
+        [TraceAttr.JobType]: this.type,
+        [TraceAttr.Priority]: job.priority,
+        [TraceAttr.Attempt]: this.attemptNo,
+        [TraceAttr.QueueWaitMs]: Math.max(0, Date.now() - msg.info.timestampNanos / 1e6),
+        'rfw.worker.id': deps.opts.workerId,
+        'rfw.delivery': msg.info.deliveryCount,
+      });
+      this.traceContext = otelTrace.setSpan(parent, this.#span);
+    } else this.traceContext = parent;
+  }
+
+  /**
+   * End this delivery's span with its outcome (`succeeded`, `retrying`,
+   * `dead`, `cancelled`, `deferred`, `shutdown`, ...); the first call wins.
+   */
+  endSpan(outcome: string, detail: { error?: string; deferReason?: string } = {}): void {
+    const span = this.#span;
+    if (!span.isRecording()) return;
+    span.setAttribute(TraceAttr.Outcome, outcome);
+    if (detail.deferReason) span.setAttribute(TraceAttr.DeferReason, detail.deferReason);
+    if (detail.error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: detail.error });
+      span.addEvent('exception', { 'exception.message': detail.error });
+    }
+    span.end();
   }
 
   /** The job's child logger, made on first use (thousands running would cost memory). */

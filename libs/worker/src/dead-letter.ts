@@ -16,7 +16,14 @@ import {
   publishOutcomeEvent,
   readable,
   republishOutcome,
+  SpanKind,
+  TraceAttr,
+  contextFromHeaders,
+  failSpan,
+  injectSpan,
+  startSpan,
   type Job,
+  type TraceContext,
 } from '@rfw/core/internal';
 import type { RunnerDeps } from './job-runner.js';
 
@@ -31,6 +38,8 @@ export interface DeadLetterInput {
   job?: Job;
   /** The decoded payload, for a record of a job that never had one. */
   payload?: unknown;
+  /** The attempt's trace context; else the one the message carries. */
+  trace?: TraceContext;
 }
 
 /** Header values cannot hold line breaks or control characters (escaped); keep them short too. */
@@ -50,14 +59,34 @@ export async function deadLetter(
   if (input.lastError) h.set(Hdr.LastError, headerSafe(input.lastError));
   h.set(Hdr.OriginalSubject, msg.subject);
   h.set(Hdr.Attempts, String(input.attempts ?? 0));
+  const dlqSubject = core.names.dlqSubject(input.type);
+  const span = startSpan(
+    `rfw.dead_letter ${input.type}`,
+    SpanKind.PRODUCER,
+    {},
+    input.trace ?? contextFromHeaders(msg.headers),
+  );
+  if (span.isRecording()) {
+    span.setAttributes({
+      [TraceAttr.MessagingSystem]: 'nats',
+      [TraceAttr.Destination]: dlqSubject,
+      [TraceAttr.JobId]: input.id,
+      [TraceAttr.JobType]: input.type,
+      [TraceAttr.DeadReason]: input.reason,
+    });
+    // The dead letter carries the move's context: a retry from the DLQ links to it.
+    injectSpan(h, span);
+  }
   let seq: number;
   try {
-    const ack = await core.js.publish(core.names.dlqSubject(input.type), msg.data, {
+    const ack = await core.js.publish(dlqSubject, msg.data, {
       msgID: `dlq.${input.id}.${msg.seq}.${input.attempts ?? 0}`,
       headers: h,
     });
     seq = ack.seq;
+    span.end();
   } catch (err) {
+    failSpan(span, err);
     deps.log.warn(
       { err, jobId: input.id },
       'could not publish to the dead letter queue; will retry',

@@ -5,9 +5,11 @@
  */
 import { createLogger } from '@rfw/core/internal';
 import { runMonitorService } from './service.js';
+import { startTracing } from '@rfw/telemetry';
 
 const log = createLogger('monitor');
 try {
+  await startTracing('monitor');
   await runMonitorService({ log });
 } catch (err) {
   log.fatal({ err }, 'monitor failed to start');

@@ -29,6 +29,12 @@ import {
   type JobQueue,
   type Logger,
   type Priority,
+  SpanKind,
+  TraceAttr,
+  failSpan,
+  otelContext,
+  otelTrace,
+  startSpan,
 } from '@rfw/core/internal';
 import type { Schedule } from './config.js';
 import type { SchedulerMetrics } from './metrics.js';
@@ -228,14 +234,25 @@ class ScheduleRunner {
     const id = cronJobId(this.s.name, fireAt);
     if (await this.o.ctx.records.get(id)) return;
     this.#myToken();
+    // A root span per fire; the job's enqueue span is its child.
+    const span = startSpan(`rfw.cron ${this.s.name}`, SpanKind.PRODUCER, {
+      'rfw.cron.schedule': this.s.name,
+      'rfw.cron.fire_at': fireAt,
+      [TraceAttr.JobId]: id,
+      [TraceAttr.JobType]: this.s.type,
+    });
     try {
-      await this.o.queue.schedule(this.s.type, this.s.payload, {
-        id,
-        priority: this.s.priority as Priority | undefined,
-        maxRetries: this.s.maxRetries,
-        timeout: this.s.timeout,
-      });
+      await otelContext.with(otelTrace.setSpan(otelContext.active(), span), () =>
+        this.o.queue.schedule(this.s.type, this.s.payload, {
+          id,
+          priority: this.s.priority as Priority | undefined,
+          maxRetries: this.s.maxRetries,
+          timeout: this.s.timeout,
+        }),
+      );
+      span.end();
     } catch (err) {
+      failSpan(span, err);
       if (err instanceof JobValidationError || err instanceof PayloadTooLargeError) {
         // Not going to get better by retrying: count it and move on.
         this.o.metrics.cronErrors.inc({ schedule: this.s.name });

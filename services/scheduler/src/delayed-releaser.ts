@@ -30,6 +30,12 @@ import {
   jobIdOf,
   newRecord,
   publishEvent,
+  SpanKind,
+  TraceAttr,
+  contextFromHeaders,
+  failSpan,
+  injectSpan,
+  startSpan,
   type CoreContext,
   type Job,
   type Logger,
@@ -361,10 +367,17 @@ export class DelayedReleaser {
       if (!this.#current(gen)) return;
       const h = copyHeaders(headers);
       h.set(Hdr.JobId, e.id);
-      const ack = await ctx.js.publish(names.jobSubject(e.type, e.priority as Priority), data, {
-        msgID: `${e.id}.release.${e.seq}`,
-        headers: h,
-      });
+      const subject = names.jobSubject(e.type, e.priority as Priority);
+      // A child of the enqueue's trace; the released message carries the release's context.
+      const span = releaseSpan(e, subject, headers);
+      injectSpan(h, span);
+      const ack = await ctx.js
+        .publish(subject, data, { msgID: `${e.id}.release.${e.seq}`, headers: h })
+        .catch((err: unknown) => {
+          failSpan(span, err);
+          throw err;
+        });
+      span.end();
       const at = Date.now();
       const location = { stream: ack.stream, seq: ack.seq };
       if (rec && same) {
@@ -478,4 +491,24 @@ export class DelayedReleaser {
     metrics.skipped.inc({ reason: 'invalid' });
     log.warn({ seq: e.seq, subject: e.subject }, reason);
   }
+}
+
+/** The span of one delayed job's release (a no-op without an SDK). */
+function releaseSpan(e: DelayedEntry, subject: string, headers: MsgHdrs | undefined) {
+  const span = startSpan(
+    `rfw.release ${e.type}`,
+    SpanKind.PRODUCER,
+    {},
+    contextFromHeaders(headers),
+  );
+  if (span.isRecording())
+    span.setAttributes({
+      [TraceAttr.MessagingSystem]: 'nats',
+      [TraceAttr.Destination]: subject,
+      [TraceAttr.JobId]: e.id,
+      [TraceAttr.JobType]: e.type,
+      [TraceAttr.Priority]: e.priority,
+      'rfw.release.lateness_ms': Math.max(0, Date.now() - e.runAt),
+    });
+  return span;
 }

@@ -6,10 +6,12 @@
 import { createLogger, startHttpEndpoints } from '@rfw/core/internal';
 import { loadSchedules, parseSchedulerEnv } from './config.js';
 import { Scheduler } from './scheduler.js';
+import { startTracing } from '@rfw/telemetry';
 
 const log = createLogger('scheduler');
 
 async function main(): Promise<void> {
+  await startTracing('scheduler');
   const env = parseSchedulerEnv();
   const schedules = loadSchedules(env);
   const scheduler = await Scheduler.create({

@@ -1,7 +1,11 @@
 import { createLogger } from '@rfw/core/internal';
 import { startCleanupService } from './service.js';
+import { startTracing } from '@rfw/telemetry';
 
-startCleanupService().catch((err: unknown) => {
-  createLogger('worker-cleanup').fatal({ err }, 'failed to start');
-  process.exit(1);
-});
+// Traces first: the SDK must be registered before the first span.
+startTracing('worker-cleanup')
+  .then(() => startCleanupService())
+  .catch((err: unknown) => {
+    createLogger('worker-cleanup').fatal({ err }, 'failed to start');
+    process.exit(1);
+  });

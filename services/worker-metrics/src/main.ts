@@ -1,7 +1,11 @@
 import { createLogger } from '@rfw/core/internal';
 import { startMetricsService } from './service.js';
+import { startTracing } from '@rfw/telemetry';
 
-startMetricsService().catch((err: unknown) => {
-  createLogger('worker-metrics').fatal({ err }, 'failed to start');
-  process.exit(1);
-});
+// Traces first: the SDK must be registered before the first span.
+startTracing('worker-metrics')
+  .then(() => startMetricsService())
+  .catch((err: unknown) => {
+    createLogger('worker-metrics').fatal({ err }, 'failed to start');
+    process.exit(1);
+  });
