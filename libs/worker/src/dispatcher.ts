@@ -6,6 +6,10 @@
  * free: strict priority by default, or smooth weighted round robin when
  * anti-starvation weights are set. Buffered jobs are kept alive with
  * in-progress acks while they wait.
+ *
+ * Latency metrics are taken here: a first delivery's time in queue when it is
+ * taken to run, an attempt's run time when its handler settles, and one
+ * deferral per job held back by the rate limit or handed back by a hold.
  */
 import {
   AckPolicy,
@@ -16,6 +20,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import { PRIORITIES, type Priority } from '@rfw/core';
+import { Hdr } from '@rfw/core/internal';
 import { runJob, type RunnerDeps, type TypeSpec } from './job-runner.js';
 import type { TokenBucket } from './rate-limiter.js';
 
@@ -43,6 +48,10 @@ export class TypeDispatcher {
   #ticker?: NodeJS.Timeout;
   /** Set while the type is paused or unhealthy. */
   #holds = new Set<string>();
+  /** The priority of the message `pick()` returned last. */
+  #picked: Priority = 'normal';
+  /** Buffered jobs the rate limit already held back once (each counts one deferral). */
+  readonly #rateDeferred = new WeakSet<JsMsg>();
 
   constructor(
     readonly spec: TypeSpec,
@@ -102,7 +111,7 @@ export class TypeDispatcher {
   /** Hold (pause) the type for a reason; pulling stops until every hold is lifted. */
   async hold(reason: string): Promise<void> {
     this.#holds.add(reason);
-    await this.stopPulling();
+    await this.stopPulling(reason);
   }
 
   async release(reason: string): Promise<void> {
@@ -197,6 +206,8 @@ export class TypeDispatcher {
         if (this.#readers.get(p) !== messages) {
           // Stopped while this message was in flight to us: hand it back.
           m.nak();
+          const [hold] = this.#holds;
+          if (hold !== undefined) this.#countDeferred(hold, 1);
           continue;
         }
         buf.push(m);
@@ -214,8 +225,12 @@ export class TypeDispatcher {
     }
   }
 
-  /** Stop pulling and hand buffered jobs back to the broker for other instances. */
-  async stopPulling(): Promise<void> {
+  /**
+   * Stop pulling and hand buffered jobs back to the broker for other instances.
+   * With `deferReason` (a hold: `paused`, `unhealthy`), each job handed back
+   * counts one deferral with that reason.
+   */
+  async stopPulling(deferReason?: string): Promise<void> {
     if (!this.#pulling) return;
     this.#pulling = false;
     const readers = [...this.#readers.values()];
@@ -226,9 +241,42 @@ export class TypeDispatcher {
       resolve();
     }
     await Promise.all(readers.map((r) => r.closed().catch(() => undefined)));
+    let handedBack = 0;
     for (const b of this.#buffers.values()) {
-      for (const m of b.splice(0)) m.nak();
+      for (const m of b.splice(0)) {
+        m.nak();
+        handedBack++;
+      }
     }
+    if (deferReason !== undefined && handedBack > 0) this.#countDeferred(deferReason, handedBack);
+  }
+
+  #countDeferred(reason: string, n: number): void {
+    this.deps.metrics.deferred.inc({ type: this.type, reason }, n);
+  }
+
+  /** The message `pick()` would return now, without taking it. */
+  private peek(): JsMsg | undefined {
+    const weights = this.deps.opts.priorityWeights;
+    if (!weights) {
+      for (const p of PRIORITIES) {
+        const m = this.#buffers.get(p)?.[0];
+        if (m) return m;
+      }
+      return undefined;
+    }
+    // The same choice as pick()'s round robin, with the credits left as they are.
+    let best: Priority | undefined;
+    let bestCredit = 0;
+    for (const p of PRIORITIES) {
+      if (!this.#buffers.get(p)?.length) continue;
+      const c = (this.#credit.get(p) ?? 0) + (weights[p] ?? 1);
+      if (best === undefined || c > bestCredit) {
+        best = p;
+        bestCredit = c;
+      }
+    }
+    return best === undefined ? undefined : this.#buffers.get(best)?.[0];
   }
 
   private pick(): JsMsg | undefined {
@@ -237,6 +285,7 @@ export class TypeDispatcher {
       for (const p of PRIORITIES) {
         const m = this.#buffers.get(p)?.shift();
         if (m) {
+          this.#picked = p;
           this.#spaceWaiters.get(p)?.();
           this.#spaceWaiters.delete(p);
           return m;
@@ -257,6 +306,7 @@ export class TypeDispatcher {
     }
     if (best === undefined) return undefined;
     this.#credit.set(best, (this.#credit.get(best) ?? 0) - total);
+    this.#picked = best;
     const m = this.#buffers.get(best)?.shift();
     this.#spaceWaiters.get(best)?.();
     this.#spaceWaiters.delete(best);
@@ -281,12 +331,27 @@ export class TypeDispatcher {
               this.pump();
             }, wait);
           }
-          this.deps.metrics.deferred.inc({ type: this.type, reason: 'rate-limit' }, 0);
+          // One deferral per job held back, however many times the pump finds it still waiting.
+          const next = this.peek();
+          if (next && !this.#rateDeferred.has(next)) {
+            this.#rateDeferred.add(next);
+            this.#countDeferred('rate-limit', 1);
+          }
           return;
         }
       }
       const m = this.pick();
       if (!m) return;
+      const priority = this.#picked;
+      const takenAt = Date.now();
+      const { metrics } = this.deps;
+      // First deliveries only: a redelivery's store time predates its earlier attempts.
+      if (!m.info.redelivered) {
+        metrics.queueTime.observe(
+          { type: this.type, priority },
+          Math.max(0, takenAt - queuedSince(m)) / 1000,
+        );
+      }
       this.#running++;
       this.slots.take();
       this.#active.add(m);
@@ -302,6 +367,13 @@ export class TypeDispatcher {
         this.#finishing++;
         this.slots.release();
       };
+      // The runner calls this only when the handler ran (not for a job it
+      // deferred, skipped or dead-lettered before starting it).
+      const onHandlerSettled = (): void => {
+        if (!settled)
+          metrics.runTime.observe({ type: this.type, priority }, (Date.now() - takenAt) / 1000);
+        onSettled();
+      };
       const finished = (): void => {
         onSettled();
         this.#finishing--;
@@ -310,7 +382,7 @@ export class TypeDispatcher {
       };
       // `then(f, f)`, not `finally(f)`: runJob never rejects, and finally
       // makes two more closures per running job.
-      const done = runJob(this.deps, this.spec, m, onSettled).then(finished, finished);
+      const done = runJob(this.deps, this.spec, m, onHandlerSettled).then(finished, finished);
       this.#inFlight.add(done);
     }
   }
@@ -327,4 +399,14 @@ export class TypeDispatcher {
     clearInterval(this.#ticker);
     this.#ticker = undefined;
   }
+}
+
+/**
+ * When a job message started waiting: its store time, or its run-at when that
+ * is earlier (a delayed job the scheduler released late waited from then).
+ */
+function queuedSince(m: JsMsg): number {
+  const stored = Math.floor(Number(m.info.timestampNanos) / 1e6);
+  const runAt = Number(m.headers?.get(Hdr.RunAt) || NaN);
+  return runAt > 0 && runAt < stored ? runAt : stored;
 }

@@ -1,6 +1,11 @@
 /** prom-client metrics of one worker instance, in its own registry. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Buckets of the queue-time and run-time histograms, seconds: 1 ms to 1 hour. */
+const LATENCY_BUCKETS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 900, 3600,
+];
+
 export class WorkerMetrics {
   readonly registry = new Registry();
   readonly started: Counter<'type'>;
@@ -11,6 +16,14 @@ export class WorkerMetrics {
   readonly cancelled: Counter<'type'>;
   readonly deferred: Counter<'type' | 'reason'>;
   readonly duration: Histogram<'type' | 'outcome'>;
+  /**
+   * Time in queue of first deliveries: from the job message's store time (or
+   * its run-at, for a delayed job released late) to the moment this instance
+   * takes it to run.
+   */
+  readonly queueTime: Histogram<'type' | 'priority'>;
+  /** Run time of attempts whose handler ran: from taking the job to the handler settling. */
+  readonly runTime: Histogram<'type' | 'priority'>;
   readonly inFlight: Gauge<'type'>;
   readonly breakerState: Gauge<'type' | 'key'>;
   readonly custom: Counter<'type' | 'name'>;
@@ -67,6 +80,20 @@ export class WorkerMetrics {
       help: 'Attempt duration',
       labelNames: ['type', 'outcome'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers: r,
+    });
+    this.queueTime = new Histogram({
+      name: 'rfw_job_queue_time_seconds',
+      help: 'Time in queue, from the job message stored (or due, for a delayed job) to its first attempt starting',
+      labelNames: ['type', 'priority'],
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    });
+    this.runTime = new Histogram({
+      name: 'rfw_job_run_time_seconds',
+      help: 'Attempt run time by priority, from taking the job to its handler settling',
+      labelNames: ['type', 'priority'],
+      buckets: LATENCY_BUCKETS,
       registers: r,
     });
     this.inFlight = new Gauge({
