@@ -3,7 +3,7 @@
  * set of conditions that hold right now. Pure functions; the alert manager
  * turns changes in this set into firing and resolved notifications.
  */
-import type { ClusterSnapshot } from './cluster-view.js';
+import { oldestWaitingMs, type ClusterSnapshot } from './cluster-view.js';
 import type { CompiledAlertOptions } from './monitor-options.js';
 import type { RollingCounts } from './rolling-counts.js';
 
@@ -14,12 +14,17 @@ export const AlertKind = {
   WorkerDown: 'worker_down',
   /** A type's queue holds too many jobs. */
   QueueSize: 'queue_size',
+  /** A queue's oldest waiting job has waited too long. */
+  QueueLatency: 'queue_latency',
 } as const;
 export type AlertKind = (typeof AlertKind)[keyof typeof AlertKind];
 
 export type Severity = 'warning' | 'critical';
 
-/** A condition that holds now. `key` identifies the alert: `<kind>.<type or node>`. */
+/**
+ * A condition that holds now. `key` identifies the alert: `<kind>.<type or
+ * node>`, or `queue_latency.<type>.<priority>`.
+ */
 export interface AlertCondition {
   key: string;
   kind: AlertKind;
@@ -36,7 +41,7 @@ export interface RuleInput {
   now?: number;
 }
 
-function fmtMs(ms: number): string {
+export function fmtMs(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
   if (ms % 60_000 === 0) return `${ms / 60_000} min`;
   if (ms % 1000 === 0) return `${ms / 1000} s`;
@@ -49,6 +54,7 @@ export function enabledKinds(cfg: CompiledAlertOptions): Set<AlertKind> {
   if (cfg.failedJobThreshold !== undefined) on.add(AlertKind.FailedJobs);
   if (cfg.workerDownThresholdMs !== undefined) on.add(AlertKind.WorkerDown);
   if (cfg.queueSizeThreshold !== undefined) on.add(AlertKind.QueueSize);
+  if (cfg.queueLatencyThresholdMs !== undefined) on.add(AlertKind.QueueLatency);
   return on;
 }
 
@@ -115,5 +121,28 @@ export function evaluateRules(
       }
     }
   }
+
+  if (cfg.queueLatencyThresholdMs !== undefined) {
+    const threshold = cfg.queueLatencyThresholdMs;
+    for (const l of input.snapshot.latency ?? []) {
+      const age = oldestWaitingMs(l, now);
+      if (age > threshold) {
+        add({
+          key: `${AlertKind.QueueLatency}.${l.type}.${l.priority}`,
+          kind: AlertKind.QueueLatency,
+          labels: { type: l.type, priority: l.priority },
+          severity: 'warning',
+          value: age,
+          threshold,
+          summary: `the oldest ${l.priority} ${l.type} job has waited ${fmtAge(age)} for a worker (${l.waiting} waiting, threshold ${fmtMs(threshold)})`,
+        });
+      }
+    }
+  }
   return out;
+}
+
+/** An age to a readable precision: ms under 10 s, else whole seconds. */
+export function fmtAge(ms: number): string {
+  return ms < 10_000 ? `${Math.round(ms)} ms` : fmtMs(Math.round(ms / 1000) * 1000);
 }

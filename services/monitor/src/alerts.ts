@@ -19,8 +19,15 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { decodeJson, encodeJson, isCasConflict, type Logger } from '@rfw/core/internal';
 import { bucketKeys } from './bucket-keys.js';
-import { enabledKinds, evaluateRules, type AlertCondition, type RuleInput } from './alert-rules.js';
-import type { ClusterSnapshot } from './cluster-view.js';
+import {
+  enabledKinds,
+  evaluateRules,
+  fmtAge,
+  fmtMs,
+  type AlertCondition,
+  type RuleInput,
+} from './alert-rules.js';
+import { oldestWaitingMs, type ClusterSnapshot } from './cluster-view.js';
 import type {
   CompiledAlertOptions,
   CompiledMonitorOptions,
@@ -365,6 +372,19 @@ function resolution(r: AlertRecord, snapshot: ClusterSnapshot): { summary: strin
     return node
       ? { summary: `node ${r.labels.node} is sending heartbeats again`, value: node.silentMs }
       : { summary: `node ${r.labels.node} left the cluster (its heartbeat was removed)`, value: 0 };
+  }
+  if (r.kind === 'queue_latency') {
+    const l = snapshot.latency?.find(
+      (x) => x.type === r.labels.type && x.priority === r.labels.priority,
+    );
+    const age = oldestWaitingMs(l, snapshot.at);
+    return {
+      summary:
+        age > 0
+          ? `the oldest ${r.labels.priority} ${r.labels.type} job has waited ${fmtAge(age)} (threshold ${fmtMs(r.threshold)})`
+          : `no ${r.labels.priority} ${r.labels.type} job is waiting any more`,
+      value: age,
+    };
   }
   if (r.kind === 'queue_size') {
     const size = snapshot.statistics.byType[r.labels.type ?? '']?.total.queueSize ?? 0;

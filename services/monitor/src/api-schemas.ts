@@ -167,7 +167,7 @@ export const sharedSchemas = [
     additionalProperties: true,
     properties: {
       key: str,
-      kind: { type: 'string', enum: ['failed_jobs', 'worker_down', 'queue_size'] },
+      kind: { type: 'string', enum: ['failed_jobs', 'worker_down', 'queue_size', 'queue_latency'] },
       labels,
       severity: { type: 'string', enum: ['warning', 'critical'] },
       status: { type: 'string', enum: ['firing', 'resolved'] },

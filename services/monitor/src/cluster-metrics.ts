@@ -15,7 +15,7 @@ import {
 } from 'prom-client';
 import { PRIORITIES, type QueueStats } from '@rfw/core';
 import type { AlertRecord } from './alerts.js';
-import type { ClusterSnapshot } from './cluster-view.js';
+import { oldestWaitingMs, type ClusterSnapshot } from './cluster-view.js';
 import type { EventTracker } from './event-tracker.js';
 
 export interface ClusterMetricsSource {
@@ -68,6 +68,18 @@ export class ClusterMetrics {
       'queueSize',
     );
 
+    new Gauge({
+      name: 'rfw_cluster_queue_oldest_waiting_seconds',
+      help: 'Age of the oldest job waiting for a worker (0 when none waits)',
+      labelNames: ['type', 'priority'],
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const l of src.snapshot()?.latency ?? [])
+          this.set({ type: l.type, priority: l.priority }, oldestWaitingMs(l, now) / 1000);
+      },
+    });
     new Gauge({
       name: 'rfw_cluster_jobs_finished',
       help: 'Jobs by final state (and retries) over the events retention window',
@@ -256,7 +268,12 @@ export class ClusterMetrics {
       registers,
       collect() {
         this.reset();
-        const counts: Record<string, number> = { failed_jobs: 0, worker_down: 0, queue_size: 0 };
+        const counts: Record<string, number> = {
+          failed_jobs: 0,
+          worker_down: 0,
+          queue_size: 0,
+          queue_latency: 0,
+        };
         for (const a of src.alerts())
           if (a.status === 'firing') counts[a.kind] = (counts[a.kind] ?? 0) + 1;
         for (const [kind, n] of Object.entries(counts)) this.set({ kind }, n);

@@ -8,7 +8,10 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import {
   decodeJson,
+  Hdr,
+  PRIORITIES,
   type CoreContext,
+  type Priority,
   type JobQueue,
   type NodeHeartbeat,
   type QueueStats,
@@ -70,6 +73,25 @@ export interface MonitorMetrics extends JobMetrics {
   generatedAt: number;
 }
 
+/** How long the oldest job of one queue (type and priority) has been waiting for a worker. */
+export interface QueueLatency {
+  type: string;
+  priority: Priority;
+  /** Jobs not yet delivered to any worker (`pending`). */
+  waiting: number;
+  /**
+   * When the oldest of them started waiting, ms since the epoch by the
+   * server's clock: its store time, or its run-at when earlier (a delayed job
+   * released late). Unset when none wait.
+   */
+  oldestAt?: number;
+}
+
+/** ms the oldest job of `l` has waited at `now`; 0 when none waits. */
+export function oldestWaitingMs(l: QueueLatency | undefined, now = Date.now()): number {
+  return l?.oldestAt === undefined ? 0 : Math.max(0, now - l.oldestAt);
+}
+
 export interface ClusterSnapshot {
   /** ms since the epoch. */
   at: number;
@@ -79,6 +101,8 @@ export interface ClusterSnapshot {
   nodes: NodeView[];
   leaders: LeaderView[];
   paused: string[];
+  /** The oldest waiting job of each queue that has a consumer or waiting jobs. */
+  latency: QueueLatency[];
 }
 
 function jobMetrics(s: QueueStats, workerCount: number): JobMetrics {
@@ -214,6 +238,59 @@ export async function readLeaders(
   return out.sort((a, b) => a.role.localeCompare(b.role));
 }
 
+/**
+ * The oldest waiting job of every queue: one page of consumer infos for the
+ * whole jobs stream (each consumer's `num_pending` and last delivered
+ * sequence), then one direct get per queue with jobs waiting, for the first
+ * message of its filter after that sequence. A queue no worker has consumed
+ * yet (no consumer) is read from the start of the stream.
+ */
+export async function readQueueLatency(
+  ctx: CoreContext,
+  stats: Statistics,
+): Promise<QueueLatency[]> {
+  const { names, jsm } = ctx;
+  const stream = names.jobsStream;
+  const queues = new Map<string, QueueLatency & { fromSeq: number }>();
+  for await (const ci of jsm.consumers.list(stream)) {
+    const f = ci.config.filter_subject;
+    const p = f ? names.parseJobSubject(f) : undefined;
+    if (!f || !p || !(PRIORITIES as readonly string[]).includes(p.priority)) continue;
+    if (f !== names.jobFilter(p.type, p.priority as Priority)) continue;
+    queues.set(f, {
+      type: p.type,
+      priority: p.priority as Priority,
+      waiting: ci.num_pending,
+      fromSeq: ci.delivered.stream_seq + 1,
+    });
+  }
+  for (const [type, t] of Object.entries(stats.byType)) {
+    for (const p of PRIORITIES) {
+      const f = names.jobFilter(type, p);
+      const pending = t.byPriority[p]?.pending ?? 0;
+      if (!queues.has(f) && pending > 0)
+        queues.set(f, { type, priority: p, waiting: pending, fromSeq: 1 });
+    }
+  }
+  const out = await Promise.all(
+    [...queues].map(async ([filter, q]): Promise<QueueLatency> => {
+      const l: QueueLatency = { type: q.type, priority: q.priority, waiting: q.waiting };
+      if (q.waiting === 0) return l;
+      const m = await jsm.direct.getMessage(stream, { seq: q.fromSeq, next_by_subj: filter });
+      if (!m) return l;
+      const stored = m.time.getTime();
+      const runAt = Number(m.header?.get(Hdr.RunAt) || NaN);
+      l.oldestAt = runAt > 0 && runAt < stored ? runAt : stored;
+      return l;
+    }),
+  );
+  return out.sort((a, b) =>
+    a.type === b.type
+      ? PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority)
+      : a.type.localeCompare(b.type),
+  );
+}
+
 /** Read everything at once. */
 export async function readClusterView(
   queue: JobQueue,
@@ -221,11 +298,13 @@ export async function readClusterView(
   leaderKv: KV | undefined,
   downAfterMs: number | undefined,
 ): Promise<ClusterSnapshot> {
-  const [statistics, nodes, leaders, paused] = await Promise.all([
-    queue.statistics(),
+  const stats = queue.statistics();
+  const [statistics, nodes, leaders, paused, latency] = await Promise.all([
+    stats,
     readNodes(queue.ctx.jsm, nodesKv, queue.ctx.names.nodesBucket, downAfterMs),
     readLeaders(queue.ctx.jsm, leaderKv, queue.ctx.names.leaderBucket),
     queue.pausedTypes(),
+    stats.then((s) => readQueueLatency(queue.ctx, s)),
   ]);
   return {
     at: Date.now(),
@@ -234,5 +313,6 @@ export async function readClusterView(
     nodes,
     leaders,
     paused,
+    latency,
   };
 }

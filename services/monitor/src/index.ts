@@ -40,15 +40,24 @@ export type { AlertCondition, Severity } from './alert-rules.js';
 export { postNotification, WebhookDeliveryError } from './webhook.js';
 export type { AlertPayload } from './webhook.js';
 export { ClusterMetrics } from './cluster-metrics.js';
-export { deriveMetrics, readNodes, readLeaders } from './cluster-view.js';
+export {
+  deriveMetrics,
+  oldestWaitingMs,
+  readNodes,
+  readLeaders,
+  readQueueLatency,
+} from './cluster-view.js';
 export type {
   ClusterSnapshot,
   JobMetrics,
   LeaderView,
   MonitorMetrics,
   NodeView,
+  QueueLatency,
 } from './cluster-view.js';
 export { EventTracker } from './event-tracker.js';
+export { RunTimes } from './run-times.js';
+export type { RunTimeStats } from './run-times.js';
 export type { Sweep, TrackedEvent } from './event-tracker.js';
 export { RollingCounts } from './rolling-counts.js';
 export { startAdminApi } from './admin-api.js';

@@ -42,6 +42,7 @@ import {
   type MonitorMetrics,
 } from './cluster-view.js';
 import { EventTracker } from './event-tracker.js';
+import { RunTimes } from './run-times.js';
 import {
   compileAlertOptions,
   compileMonitorOptions,
@@ -66,6 +67,8 @@ export class JobMonitor implements AsyncDisposable {
   readonly tracker: EventTracker;
   readonly alerts: AlertManager;
   readonly metrics: ClusterMetrics;
+  /** Recent attempt run times per type and priority, from job events (for percentiles). */
+  readonly runTimes = new RunTimes();
   readonly elector?: LeaderElector;
   #state: MonitorState = 'created';
   #snapshot?: ClusterSnapshot;
@@ -187,11 +190,13 @@ export class JobMonitor implements AsyncDisposable {
         priority: String(event.priority),
         state: event.state,
       });
-      if (!replayed && event.durationMs !== undefined && event.durationMs >= 0) {
-        this.metrics.duration.observe(
-          { type: event.type, outcome: event.state },
-          event.durationMs / 1000,
-        );
+      if (event.durationMs !== undefined && event.durationMs >= 0) {
+        this.runTimes.record(event.type, String(event.priority), event.at, event.durationMs);
+        if (!replayed)
+          this.metrics.duration.observe(
+            { type: event.type, outcome: event.state },
+            event.durationMs / 1000,
+          );
       }
     });
     await this.tracker.start();

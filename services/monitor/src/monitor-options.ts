@@ -33,6 +33,12 @@ export interface AlertOptions {
    */
   queueSizeThreshold?: number;
   /**
+   * How long the oldest waiting job of one queue (type and priority) may
+   * wait for a worker, ms, before that queue's `queue_latency` alert fires.
+   * Unset: rule off.
+   */
+  queueLatencyThresholdMs?: number;
+  /**
    * Webhook URL (http or https): each alert is POSTed there as JSON when it
    * fires and when it resolves. Unset: alerts are still tracked and shown,
    * not sent.
@@ -102,6 +108,7 @@ export interface CompiledAlertOptions {
   failedJobWindowMs: number;
   workerDownThresholdMs?: number;
   queueSizeThreshold?: number;
+  queueLatencyThresholdMs?: number;
   notificationEndpoint?: string;
 }
 
@@ -142,6 +149,12 @@ export function compileAlertOptions(o: AlertOptions = {}): CompiledAlertOptions 
     failedJobWindowMs: int('failedJobWindowMs', o.failedJobWindowMs, 300_000, 1000),
     workerDownThresholdMs: int('workerDownThreshold', o.workerDownThreshold, undefined, 1),
     queueSizeThreshold: int('queueSizeThreshold', o.queueSizeThreshold, undefined, 0),
+    queueLatencyThresholdMs: int(
+      'queueLatencyThresholdMs',
+      o.queueLatencyThresholdMs,
+      undefined,
+      1,
+    ),
     notificationEndpoint: endpoint,
   };
 }

@@ -6,7 +6,12 @@
  */
 import { PRIORITIES, type JobEvent, type QueueStats } from '@rfw/core';
 import type { AlertRecord } from './alerts.js';
-import type { LeaderView, MonitorMetrics, NodeView } from './cluster-view.js';
+import {
+  oldestWaitingMs,
+  type LeaderView,
+  type MonitorMetrics,
+  type NodeView,
+} from './cluster-view.js';
 import type { Sweep } from './event-tracker.js';
 import type { JobMonitor } from './job-monitor.js';
 
@@ -20,6 +25,13 @@ export interface QueueRow extends QueueStats {
   paused: boolean;
   /** Live nodes running the type. */
   workers: number;
+  /** ms the oldest job waiting for a worker has waited; 0 when none waits. */
+  oldestWaitingMs: number;
+  /**
+   * Attempt run times over the rate window, ms (p50, p99, nearest rank; from
+   * the `durationMs` of job events, the latest 1024 attempts at most).
+   */
+  runTime: { count: number; p50: number; p99: number };
 }
 
 /** An alert as the API shows it: the record without its queued payloads. */
@@ -60,6 +72,8 @@ export function buildOverview(monitor: JobMonitor): Overview {
   const snap = monitor.snapshot();
   const rates = new Map(monitor.rates().map((r) => [`${r.type}\u0000${r.priority}`, r]));
   const paused = new Set(snap?.paused ?? []);
+  const latency = new Map((snap?.latency ?? []).map((l) => [`${l.type}\u0000${l.priority}`, l]));
+  const now = Date.now();
   const queues: QueueRow[] = [];
   for (const [type, t] of Object.entries(snap?.statistics.byType ?? {}).sort(([a], [b]) =>
     a.localeCompare(b),
@@ -76,6 +90,8 @@ export function buildOverview(monitor: JobMonitor): Overview {
         failures: r?.failures ?? 0,
         paused: paused.has(type),
         workers: snap?.metrics.byType[type]?.workerCount ?? 0,
+        oldestWaitingMs: oldestWaitingMs(latency.get(`${type}\u0000${p}`), now),
+        runTime: monitor.runTimes.stats(type, p, monitor.opts.rateWindowMs, now),
       });
     }
   }

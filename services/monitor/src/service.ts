@@ -36,6 +36,8 @@ export const MonitorEnv = z.object({
   /** `0` turns the rule off. */
   ALERT_WORKER_DOWN_THRESHOLD_MS: num.min(0).default(60_000),
   ALERT_QUEUE_SIZE_THRESHOLD: optNum(0),
+  /** ms the oldest waiting job of a queue may wait before `queue_latency` fires; unset: off. */
+  ALERT_QUEUE_LATENCY_MS: optNum(1),
   ALERT_EVALUATION_INTERVAL_MS: num.min(50).default(5000),
   MONITOR_REFRESH_INTERVAL_MS: num.min(50).default(2000),
   RATE_WINDOW_MS: num.min(1000).default(60_000),
@@ -73,6 +75,7 @@ export async function runMonitorService(
   checkExposure(env.HTTP_HOST, env.ADMIN_TOKEN);
   compileAlertOptions({
     failedJobThreshold: env.ALERT_FAILED_JOB_THRESHOLD,
+    queueLatencyThresholdMs: env.ALERT_QUEUE_LATENCY_MS,
     notificationEndpoint: env.ALERT_WEBHOOK_URL,
   });
   const log = opts.log ?? createLogger('monitor');
@@ -132,6 +135,7 @@ export async function runMonitorService(
         failedJobWindowMs: env.ALERT_FAILED_JOB_WINDOW_MS,
         workerDownThreshold: env.ALERT_WORKER_DOWN_THRESHOLD_MS || undefined,
         queueSizeThreshold: env.ALERT_QUEUE_SIZE_THRESHOLD,
+        queueLatencyThresholdMs: env.ALERT_QUEUE_LATENCY_MS,
         notificationEndpoint: env.ALERT_WEBHOOK_URL,
       },
     });

@@ -11,7 +11,7 @@ export interface AlertPayload {
   /** Unique per alert, episode and status: the receiver's idempotency key (also the `Idempotency-Key` header). */
   id: string;
   status: 'firing' | 'resolved';
-  /** The alert's key: `<kind>.<type or node>`. */
+  /** The alert's key: `<kind>.<type or node>` (`queue_latency.<type>.<priority>`). */
   alert: string;
   kind: AlertKind;
   severity: Severity;
