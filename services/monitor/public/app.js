@@ -10,7 +10,7 @@ import {
   UnauthorizedError,
 } from './api.js';
 import { drawTimeline } from './chart.js';
-import { ago, badge, clock, dateTime, emptyRow, fill, h, num, rate } from './dom.js';
+import { ago, badge, clock, dateTime, duration, emptyRow, fill, h, num, rate } from './dom.js';
 
 /** Bytes per second, e.g. `45.2 MB/s`. */
 function bytesRate(b) {
@@ -139,12 +139,15 @@ function renderQueues(o) {
         cell('dead', num(q.dead)),
         cell('throughput', rate(q.throughput)),
         cell('failures', rate(q.failures)),
+        cell('oldest-wait', q.oldestWaitingMs ? duration(q.oldestWaitingMs) : '–'),
+        cell('run-p50', q.runTime?.count ? duration(q.runTime.p50) : '–'),
+        cell('run-p99', q.runTime?.count ? duration(q.runTime.p99) : '–'),
         cell('workers', num(q.workers)),
         h('td', { class: 'num' }, toggle),
       ),
     );
   }
-  fill($('#queues tbody'), rows.length ? rows : [emptyRow(11, 'No jobs yet')]);
+  fill($('#queues tbody'), rows.length ? rows : [emptyRow(14, 'No jobs yet')]);
 }
 
 function renderNodes(o) {

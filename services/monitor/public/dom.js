@@ -45,6 +45,14 @@ export function ago(ms) {
   return `${Math.floor(s / 86400)}d`;
 }
 
+/** A duration to a readable precision: `850 ms`, `4.2 s`, `3m 5s`; '–' for none. */
+export function duration(ms) {
+  if (ms === undefined || ms === null) return '–';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return ago(ms);
+}
+
 export function clock(at) {
   return new Date(at).toLocaleTimeString([], { hour12: false });
 }

@@ -227,4 +227,57 @@ describe('integration: dashboard (browser)', () => {
       expect(errors).toEqual([]);
     },
   );
+
+  it(
+    "shows each queue's latency: the oldest waiting job's age and run-time percentiles",
+    { timeout: 90_000 },
+    async () => {
+      const m = await h.monitor({ nodeId: 'monitor-lat', refreshIntervalMs: 300 });
+      const api = await startAdminApi({
+        monitor: m.monitor,
+        port: 0,
+        token: TOKEN,
+        events: { batchMs: 200 },
+      });
+      h.defer(() => api.close());
+      await h.manager([
+        defineWorker('quick', async () => {
+          await sleep(150);
+        }),
+      ]);
+      const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+      h.defer(() => page.close());
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.addInitScript((t) => {
+        const storage = (
+          globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
+        ).localStorage;
+        storage.setItem('rfw-admin-token', t);
+      }, TOKEN);
+      await page.goto(api.url);
+      await waitForText(page, '#live', 'live');
+
+      const q = await h.queue();
+      // No worker runs `stuck`: its job waits, and the page shows for how long.
+      await q.schedule('stuck', {}, { priority: 'high' });
+      for (let i = 0; i < 3; i++) await q.schedule('quick', { i });
+      const stuck = '#queues tr[data-type="stuck"][data-priority="high"]';
+      await waitForText(page, `${stuck} [data-col="oldest-wait"]`, /^(\d+ ms|\d+\.\d s)$/);
+      await waitForText(page, `${stuck} [data-col="oldest-wait"]`, /^[1-9]\d*\.\d s$/);
+      expect(await page.locator(`${stuck} [data-col="run-p50"]`).textContent()).toBe('–');
+      // Each `quick` job ran 150 ms: both percentiles say so.
+      const quick = '#queues tr[data-type="quick"][data-priority="normal"]';
+      const atLeast140ms = /^(1[4-9]\d|[2-9]\d\d) ms$|^\d+\.\d s$/;
+      await waitForText(page, `${quick} [data-col="run-p50"]`, atLeast140ms);
+      await waitForText(page, `${quick} [data-col="run-p99"]`, atLeast140ms);
+      await waitForText(page, `${quick} [data-col="oldest-wait"]`, '–');
+
+      // Once a worker takes it, nothing waits.
+      await h.manager([defineWorker('stuck', async () => 'done')]);
+      await waitForText(page, `${stuck} [data-col="oldest-wait"]`, '–');
+      await waitForText(page, `${stuck} [data-col="run-p50"]`, /^\d+ ms$/);
+      expect(errors).toEqual([]);
+    },
+  );
 });
