@@ -33,8 +33,16 @@ export {
   RetryAfterError,
   DeferError,
   JobTimeoutError,
+  defineIsolatedWorker,
 } from './worker.js';
-export type { Worker, WorkerTypeOptions, PayloadSchema } from './worker.js';
+export type {
+  Worker,
+  WorkerTypeOptions,
+  PayloadSchema,
+  IsolatedHandler,
+  IsolatedWorkerOptions,
+} from './worker.js';
+export type { IsolationOptions, IsolationMode } from './isolation/options.js';
 export type { WorkerContext, ProgressUpdate } from './worker-context.js';
 export type { BackoffOptions } from './backoff.js';
 export { AbortReason } from './abort-reasons.js';

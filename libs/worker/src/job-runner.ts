@@ -6,6 +6,7 @@
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import {
+  ConfigError,
   TERMINAL_STATES,
   addTransition,
   decodeJobMessage,
@@ -40,6 +41,8 @@ import {
   type Worker,
 } from './worker.js';
 import { JobContext } from './job-context.js';
+import { startIsolated, type IsolatedRun } from './isolation/isolated-run.js';
+import { isolationOf } from './isolation/options.js';
 import type { WriteLimiter } from './write-limiter.js';
 import type { RecentCancels } from './recent-cancels.js';
 import type { FreshMessages } from './fresh-messages.js';
@@ -90,8 +93,12 @@ function errorText(err: unknown): string {
   return typeof err === 'string' ? err : JSON.stringify(err);
 }
 
-/** How the handler ended: a value, a throw, or abandoned after its grace. */
-type Settled = { value: unknown } | { error: unknown } | { abandoned: true };
+/**
+ * How the handler ended: a value, a throw, abandoned after its grace (in
+ * process), or its thread or process killed after its grace (isolated; the
+ * text says so).
+ */
+type Settled = { value: unknown } | { error: unknown } | { abandoned: true } | { killed: string };
 
 function classify(result: JobResult | undefined): Outcome {
   if (result === undefined) return { kind: 'success' };
@@ -340,12 +347,29 @@ function run(a: Attempt, payload: unknown, onSettled: () => void): Promise<void>
   );
 
   const started = Date.now();
-  const work = breakers.fire(type, TYPE_BREAKER_KEY, () => spec.worker.processJob(wctx.job, wctx));
+  // An isolated handler runs in its own thread or process (isolation/).
+  const iso = isolationOf(spec.worker);
+  let isolated: IsolatedRun | undefined;
+  const handler = (): Promise<JobResult> => {
+    if (!iso) return spec.worker.processJob(wctx.job, wctx);
+    if (iso instanceof ConfigError) return Promise.reject(new NonRetryableError(iso.message));
+    try {
+      isolated = startIsolated(iso, wctx);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (controller.reason) isolated.abort(controller.reason);
+    return isolated.result;
+  };
+  const work = breakers.fire(type, TYPE_BREAKER_KEY, handler);
   return new Promise<void>((resolve, reject) => {
     let graceTimer: NodeJS.Timeout | undefined;
+    let killed: string | undefined;
     // The handler settled, or (once the job is aborted) did not within `timeoutGraceMs`.
-    const done = (settled: Settled): void => {
+    const done = (result: Settled): void => {
       if (handlerDone) return;
+      // Once the kill is decided, that is how it ended, whatever the exit raced.
+      const settled: Settled = killed ? { killed } : result;
       handlerDone = true;
       clearTimeout(graceTimer);
       controller.onAbort(undefined);
@@ -357,7 +381,15 @@ function run(a: Attempt, payload: unknown, onSettled: () => void): Promise<void>
       finish(a, controller, settled, runningWrite, started, timeoutMs).then(resolve, reject);
     };
     const onAbort = (): void => {
-      graceTimer = setTimeout(() => done({ abandoned: true }), opts.timeoutGraceMs);
+      if (isolated && controller.reason) isolated.abort(controller.reason);
+      graceTimer = setTimeout(() => {
+        const run = isolated;
+        if (!run) return done({ abandoned: true });
+        // Hard: the slot stays taken until the thread or process is gone.
+        const how = `handler ${run.mode} ended ${opts.timeoutGraceMs} ms after its signal`;
+        killed = how;
+        void run.kill().then(() => done({ killed: how }));
+      }, opts.timeoutGraceMs);
     };
     if (controller.aborted) onAbort();
     else controller.onAbort(onAbort);
@@ -396,7 +428,12 @@ function outcomeOf(
   if (reason) {
     if (reason.kind === 'cancelled') return { kind: 'cancelled' };
     if (reason.kind === 'shutdown') return { kind: 'shutdown' };
-    return { kind: 'failure', error: new JobTimeoutError(timeoutMs).message, retryable: true };
+    const note = 'killed' in settled ? `; ${settled.killed}` : '';
+    return {
+      kind: 'failure',
+      error: new JobTimeoutError(timeoutMs).message + note,
+      retryable: true,
+    };
   }
   if ('value' in settled) return classify(settled.value as JobResult | undefined);
   if ('error' in settled) return classifyError(settled.error, breakers, type, undefined);

@@ -3,7 +3,13 @@
  * errors a handler throws to steer its own job, and the plain handler form.
  */
 import type { Job } from '@rfw/core';
+import { ConfigError } from '@rfw/core/internal';
 import type { BackoffOptions } from './backoff.js';
+import {
+  compileIsolation,
+  type IsolationMode,
+  type IsolationOptions,
+} from './isolation/options.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** The outcome a `processJob` returns. */
@@ -56,6 +62,14 @@ export interface WorkerTypeOptions<P = unknown> {
    * an attempt. The type itself always has a breaker too.
    */
   breakerKeys?(payload: P): string[];
+  /**
+   * Run the handler in a worker thread or a child process instead of the
+   * worker's event loop (see `defineIsolatedWorker`): a CPU-bound handler
+   * cannot stall heartbeats, a timeout ends the thread or process after
+   * `timeoutGraceMs`, and a crash fails only the attempt. `processJob` is
+   * then not called. @default in-process
+   */
+  isolation?: IsolationOptions;
 }
 
 /** The seed's Worker: a type name, a job processor and a health check. */
@@ -82,6 +96,11 @@ export function defineWorker<P>(
   handler: (payload: P, ctx: WorkerContext<P>) => Promise<unknown> | unknown,
   options: WorkerTypeOptions<P> & { healthCheck?: () => Promise<boolean> | boolean } = {},
 ): Worker<P> {
+  if (options.isolation)
+    throw new ConfigError(
+      'isolation',
+      'an isolated handler is a module, not a closure: use defineIsolatedWorker',
+    );
   return {
     ...options,
     workerType: type,
@@ -94,6 +113,60 @@ export function defineWorker<P>(
         return Promise.reject(err as Error);
       }
     },
+  };
+}
+
+/**
+ * The handler of an isolated worker type: the default export (or the export
+ * `processJob`) of its module. It gets the job and a `WorkerContext` whose
+ * calls reach the worker across the boundary. Return a `JobResult` to steer
+ * the outcome; any other value (or `undefined`) is success, kept as the job's
+ * result. Values and errors are structured-cloned; `NonRetryableError`,
+ * `RetryAfterError` and `DeferError` keep their meaning.
+ */
+export type IsolatedHandler<P = unknown> = (job: Job<P>, ctx: WorkerContext<P>) => unknown;
+
+/** Options of `defineIsolatedWorker`: the type's knobs, the isolation mode and Node options. */
+export type IsolatedWorkerOptions<P = unknown> = Omit<WorkerTypeOptions<P>, 'isolation'> & {
+  /** A worker thread or a child process. @default 'thread' */
+  mode?: IsolationMode;
+  /** Node options of the thread or process (see `IsolationOptions.execArgv`). */
+  execArgv?: string[];
+  /** Polled periodically in the worker; while false the type stops pulling jobs. */
+  healthCheck?: () => Promise<boolean> | boolean;
+};
+
+/**
+ * A worker type whose handler runs in a worker thread or child process, one
+ * per attempt. `module` (an absolute path or `file:` URL, e.g.
+ * `new URL('./resize.js', import.meta.url)`) exports an `IsolatedHandler` as
+ * its default or as `processJob`. Throws a `ConfigError` for bad options or
+ * a module that does not exist.
+ *
+ * @example
+ * ```ts
+ * export const resize = defineIsolatedWorker<ResizePayload>(
+ *   'resize', new URL('./resize-handler.js', import.meta.url),
+ *   { mode: 'thread', concurrency: 2, timeoutMs: 30_000 },
+ * );
+ * ```
+ */
+export function defineIsolatedWorker<P>(
+  type: string,
+  module: string | URL,
+  options: IsolatedWorkerOptions<P> = {},
+): Worker<P> {
+  const { mode = 'thread', execArgv, ...rest } = options;
+  const isolation: IsolationOptions = { mode, module, ...(execArgv ? { execArgv } : {}) };
+  compileIsolation(isolation);
+  return {
+    ...rest,
+    isolation,
+    workerType: type,
+    processJob: () =>
+      Promise.reject(
+        new Error(`${type} runs isolated: its handler is run by a WorkerManager, not processJob`),
+      ),
   };
 }
 
