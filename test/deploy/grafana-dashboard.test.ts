@@ -44,7 +44,7 @@ async function registered(...registries: Registry[]): Promise<Map<string, Known>
   const out = new Map<string, Known>();
   for (const reg of registries) {
     for (const m of reg.getMetricsAsArray()) {
-      const { type } = await m.get();
+      const { type } = m;
       const labels = new Set<string>([
         ...((m as unknown as { labelNames?: string[] }).labelNames ?? []),
         // Default labels: the instance's id.
