@@ -3,6 +3,8 @@
  * carries the offending field or id.
  */
 
+import type { Job } from './job.js';
+
 /** Options every error of this project accepts. */
 export interface ErrorOptions {
   /** The error that led to this one. */
@@ -154,5 +156,56 @@ export class IllegalStateError extends RfwError {
     readonly state: string,
   ) {
     super(`${component}: ${operation} is not allowed in state ${state}`);
+  }
+}
+
+/** A job waited for (`waitFor`, `scheduleAndWait`) ended `dead`. */
+export class JobFailedError extends RfwError {
+  constructor(
+    /** The job that died. */
+    readonly jobId: string,
+    /** Why it died (its record's `deadReason`). */
+    readonly reason: string,
+    /** Its last error, if any. */
+    readonly lastError: string | undefined,
+    /** Its record at the end. */
+    readonly job: Job,
+  ) {
+    super(`job ${jobId} died: ${reason}${lastError ? ` (last error: ${lastError})` : ''}`);
+  }
+}
+
+/** A job waited for (`waitFor`, `scheduleAndWait`) was cancelled. */
+export class JobCancelledError extends RfwError {
+  constructor(
+    /** The cancelled job. */
+    readonly jobId: string,
+    /** Its record at the end. */
+    readonly job: Job,
+  ) {
+    super(`job ${jobId} was cancelled`);
+  }
+}
+
+/** A wait for a job's outcome ran out of time; the job itself goes on. */
+export class WaitTimeoutError extends RfwError {
+  constructor(
+    /** The job waited for. */
+    readonly jobId: string,
+    /** The timeout that ran out, ms. */
+    readonly timeoutMs: number,
+  ) {
+    super(`no outcome for job ${jobId} within ${timeoutMs} ms (the job goes on)`);
+  }
+}
+
+/** A wait for a job's outcome was aborted by its `signal`; the job itself goes on. */
+export class WaitAbortedError extends RfwError {
+  constructor(
+    /** The job waited for. */
+    readonly jobId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`wait for job ${jobId} aborted (the job goes on)`, options);
   }
 }

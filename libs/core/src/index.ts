@@ -37,6 +37,10 @@ export {
   ProvisioningDriftError,
   ConfigError,
   UnsupportedServerError,
+  JobFailedError,
+  JobCancelledError,
+  WaitTimeoutError,
+  WaitAbortedError,
 } from './errors.js';
 export type { ErrorOptions } from './errors.js';
 export { Names } from './names.js';
@@ -47,6 +51,7 @@ export type { ProvisionOptions, DriftPolicy } from './provision.js';
 export { JobQueue } from './job-queue.js';
 export type { JobQueueOptions, ScheduleRequest, ScheduleResult } from './job-queue.js';
 export type { ScheduleOptions } from './schedule-options.js';
+export type { WaitOptions } from './outcome-waiters.js';
 export type { JobFilter, JobPage, QueueStats, Statistics } from './job-listing.js';
 export type { DeadLetter, DeadLetterPage } from './dead-letters.js';
 export type { Logger } from './logger.js';

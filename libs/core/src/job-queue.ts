@@ -41,6 +41,7 @@ import {
 } from './schedule-options.js';
 import { Hdr, copyHeaders, encodeJobHeaders, encodeJson } from './wire.js';
 import { enqueueSpan, retrySpan } from './job-spans.js';
+import { OutcomeWaiters, checkWaitOptions, type WaitOptions } from './outcome-waiters.js';
 import { failSpan, injectSpan } from './tracing.js';
 import {
   getDeadLetterMessage,
@@ -85,6 +86,7 @@ const HEADER_ALLOWANCE = 512;
  */
 export class JobQueue implements AsyncDisposable {
   #closing?: Promise<void>;
+  #waiters?: OutcomeWaiters;
 
   private constructor(
     /** The connection, JetStream clients, names and record store this queue uses. */
@@ -257,6 +259,43 @@ export class JobQueue implements AsyncDisposable {
     // record before its ack removes the message, so a second read sees it.
     // (Without it, a careful client retrying `schedule()` re-ran finished jobs.)
     return (await this.ctx.records.get(id))?.job;
+  }
+
+  /**
+   * Wait for a job's outcome: resolves with its record once it `succeeded`;
+   * rejects with `JobFailedError` (it died), `JobCancelledError`,
+   * `WaitTimeoutError` (`timeout` ms passed), `WaitAbortedError` (`signal`
+   * fired) or `JobNotFoundError`. The job itself is not touched by a timeout
+   * or an abort. No polling: one core subscription per job type, shared by the
+   * queue's waiters; an outcome reached before the call is returned at once.
+   */
+  async waitFor(id: string, options: WaitOptions = {}): Promise<Job> {
+    validateId(id);
+    checkWaitOptions(options);
+    return this.#outcomes().wait(id, options);
+  }
+
+  /**
+   * `schedule()` then `waitFor()` its outcome: `options` are `schedule()`'s
+   * (their `timeout` is the handler's), `wait` are `waitFor()`'s (a wait's
+   * timeout or abort leaves the job enqueued). Throws what either throws; the
+   * wait's options are checked before anything is enqueued.
+   */
+  async scheduleAndWait(
+    type: string,
+    payload: unknown,
+    options: ScheduleOptions = {},
+    wait: WaitOptions = {},
+  ): Promise<Job> {
+    checkWaitOptions(wait);
+    const job = compileSchedule(type, payload, options);
+    this.checkSize(job);
+    const id = await this.enqueueTyped(job);
+    return this.#outcomes().wait(id, wait, job.type);
+  }
+
+  #outcomes(): OutcomeWaiters {
+    return (this.#waiters ??= new OutcomeWaiters(this.ctx, (id) => this.get(id)));
   }
 
   /** List jobs, filtered, one page at a time. */
@@ -464,6 +503,7 @@ export class JobQueue implements AsyncDisposable {
   /** Close the queue (and its connection, if it opened one). Safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#waiters?.close();
       if (this.ownsConnection && !this.ctx.nc.isClosed()) {
         try {
           await this.ctx.nc.drain();
