@@ -13,16 +13,20 @@ export function enqueueSpan(
   subject: string,
   state: string,
 ): Span {
-  return startSpan(`rfw.enqueue ${job.type}`, SpanKind.PRODUCER, {
-    [TraceAttr.MessagingSystem]: 'nats',
-    [TraceAttr.Operation]: 'send',
-    [TraceAttr.Destination]: subject,
-    [TraceAttr.MessageId]: job.id,
-    [TraceAttr.JobId]: job.id,
-    [TraceAttr.JobType]: job.type,
-    [TraceAttr.Priority]: job.priority,
-    'rfw.job.state': state,
-  });
+  const span = startSpan(`rfw.enqueue ${job.type}`, SpanKind.PRODUCER, {});
+  // Attributes only for a span that records: nothing is built without an SDK.
+  if (span.isRecording())
+    span.setAttributes({
+      [TraceAttr.MessagingSystem]: 'nats',
+      [TraceAttr.Operation]: 'send',
+      [TraceAttr.Destination]: subject,
+      [TraceAttr.MessageId]: job.id,
+      [TraceAttr.JobId]: job.id,
+      [TraceAttr.JobType]: job.type,
+      [TraceAttr.Priority]: job.priority,
+      'rfw.job.state': state,
+    });
+  return span;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   decodeJobMessage,
   forgetDecodedHeaders,
   newRecord,
+  otelContext,
   republishOutcome,
   type CoreContext,
   type Job,
@@ -259,7 +260,7 @@ async function attempt(
     msg.ack();
     return;
   }
-  const a = new Attempt(deps, spec, msg, job, rev);
+  const a = new Attempt(deps, spec, msg, job, rev, decoded.env.trace);
   if (a.attemptNo > job.maxRetries + 1) {
     await finishDead(
       a,
@@ -284,6 +285,7 @@ function deferForBreaker(a: Attempt, payload: unknown): boolean {
     if (wait > 0) {
       metrics.deferred.inc({ type: a.type, reason: 'breaker' });
       a.event({ state: 'deferred', reason: `breaker ${key} open`, retryInMs: wait });
+      a.endSpan('deferred', { deferReason: `breaker ${key} open` });
       a.msg.nak(wait);
       return true;
     }
@@ -361,7 +363,10 @@ function run(a: Attempt, payload: unknown, onSettled: () => void): Promise<void>
     if (controller.reason) isolated.abort(controller.reason);
     return isolated.result;
   };
-  const work = breakers.fire(type, TYPE_BREAKER_KEY, handler);
+  // In the attempt span's context: the handler's own spans are its children.
+  const work = otelContext.with(a.traceContext, () =>
+    breakers.fire(type, TYPE_BREAKER_KEY, handler),
+  );
   return new Promise<void>((resolve, reject) => {
     let graceTimer: NodeJS.Timeout | undefined;
     let killed: string | undefined;
