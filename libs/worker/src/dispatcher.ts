@@ -359,30 +359,28 @@ export class TypeDispatcher {
       let settled = false;
       // The slot is free once the handler settles; recording the outcome and
       // acking go on in the background, at most `concurrency` of them at once.
-      const onSettled = (): void => {
+      // The runner calls it (with no argument) only when the handler ran, not
+      // for a job it deferred, skipped or dead-lettered before starting it;
+      // `finished` calls it with false, for those.
+      const onSettled = (handlerRan = true): void => {
         if (settled) return;
         settled = true;
+        if (handlerRan)
+          metrics.runTime.observe({ type: this.type, priority }, (Date.now() - takenAt) / 1000);
         this.#active.delete(m);
         this.#running--;
         this.#finishing++;
         this.slots.release();
       };
-      // The runner calls this only when the handler ran (not for a job it
-      // deferred, skipped or dead-lettered before starting it).
-      const onHandlerSettled = (): void => {
-        if (!settled)
-          metrics.runTime.observe({ type: this.type, priority }, (Date.now() - takenAt) / 1000);
-        onSettled();
-      };
       const finished = (): void => {
-        onSettled();
+        onSettled(false);
         this.#finishing--;
         this.#inFlight.delete(done);
         if (this.#finishing === this.concurrency - 1) this.pump();
       };
       // `then(f, f)`, not `finally(f)`: runJob never rejects, and finally
       // makes two more closures per running job.
-      const done = runJob(this.deps, this.spec, m, onHandlerSettled).then(finished, finished);
+      const done = runJob(this.deps, this.spec, m, onSettled).then(finished, finished);
       this.#inFlight.add(done);
     }
   }
