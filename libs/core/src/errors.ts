@@ -59,6 +59,26 @@ export class JobNotFoundError extends RfwError {
   }
 }
 
+/** No stored periodic schedule has that name. */
+export class ScheduleNotFoundError extends RfwError {
+  constructor(
+    /** The schedule name that was looked up. */
+    readonly scheduleName: string,
+  ) {
+    super(`schedule not found: ${scheduleName}`);
+  }
+}
+
+/** A stored periodic schedule of that name exists already: `update()` it, or `remove()` it first. */
+export class ScheduleExistsError extends RfwError {
+  constructor(
+    /** The name that is taken. */
+    readonly scheduleName: string,
+  ) {
+    super(`schedule exists: ${scheduleName}`);
+  }
+}
+
 /** The operation does not apply to the job's current state. */
 export class InvalidStateError extends RfwError {
   constructor(

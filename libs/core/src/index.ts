@@ -41,6 +41,8 @@ export {
   JobCancelledError,
   WaitTimeoutError,
   WaitAbortedError,
+  ScheduleNotFoundError,
+  ScheduleExistsError,
 } from './errors.js';
 export type { ErrorOptions } from './errors.js';
 export { Names } from './names.js';
@@ -52,6 +54,16 @@ export { JobQueue } from './job-queue.js';
 export type { JobQueueOptions, ScheduleRequest, ScheduleResult } from './job-queue.js';
 export type { ScheduleOptions } from './schedule-options.js';
 export type { WaitOptions } from './outcome-waiters.js';
+export { Schedules } from './schedule-store.js';
+export type { StoredSchedule, SchedulePatch } from './schedule-store.js';
+export {
+  MisfirePolicy,
+  SCHEDULE_NAME_PATTERN,
+  DEFAULT_MISFIRE_GRACE_MS,
+  nextFireTime,
+  nextFireTimes,
+} from './periodic-schedule.js';
+export type { Schedule, ScheduleDefinition } from './periodic-schedule.js';
 export type { JobFilter, JobPage, QueueStats, Statistics } from './job-listing.js';
 export type { DeadLetter, DeadLetterPage } from './dead-letters.js';
 export type { Logger } from './logger.js';

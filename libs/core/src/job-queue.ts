@@ -42,6 +42,7 @@ import {
 import { Hdr, copyHeaders, encodeJobHeaders, encodeJson } from './wire.js';
 import { enqueueSpan, retrySpan } from './job-spans.js';
 import { OutcomeWaiters, checkWaitOptions, type WaitOptions } from './outcome-waiters.js';
+import { Schedules } from './schedule-store.js';
 import { failSpan, injectSpan } from './tracing.js';
 import {
   getDeadLetterMessage,
@@ -87,6 +88,7 @@ const HEADER_ALLOWANCE = 512;
 export class JobQueue implements AsyncDisposable {
   #closing?: Promise<void>;
   #waiters?: OutcomeWaiters;
+  #schedules?: Schedules;
 
   private constructor(
     /** The connection, JetStream clients, names and record store this queue uses. */
@@ -475,6 +477,15 @@ export class JobQueue implements AsyncDisposable {
   /** Delete dead letters of a type (or all). Resolves with how many. */
   async purgeDeadLetters(type?: string): Promise<number> {
     return purgeDeadLetters(this.ctx, type);
+  }
+
+  /**
+   * Periodic (cron and interval) schedules stored in NATS: add, update, pause,
+   * resume, remove, list, and list next fire times. The scheduler service's
+   * leader applies a change within a moment, without a restart.
+   */
+  get schedules(): Schedules {
+    return (this.#schedules ??= new Schedules(this.ctx));
   }
 
   /** Pause a job type cluster-wide; persisted, so restarted workers stay paused. */

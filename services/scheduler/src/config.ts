@@ -4,73 +4,24 @@
  * (`SCHEDULES_FILE`, `schedules[2].cron`, ...).
  */
 import { readFileSync } from 'node:fs';
-import { Cron } from 'croner';
 import { z } from 'zod';
-import { ConfigError, LIMITS, PRIORITIES } from '@rfw/core';
+import { ConfigError, type Schedule, type ScheduleDefinition } from '@rfw/core';
+import { parseSchedule } from '@rfw/core/internal';
 
-/** What a scheduler does with fire times it missed (no leader, a stalled process). */
-export const MisfirePolicy = {
-  /** Fire once, for the latest missed time, if it is within the grace window. */
-  Latest: 'latest',
-  /** Fire every missed time within the grace window, oldest first. */
-  All: 'all',
-  /** Fire none of them; carry on with the next time. */
-  Skip: 'skip',
-} as const;
-export type MisfirePolicy = (typeof MisfirePolicy)[keyof typeof MisfirePolicy];
+// The definition, its validation and its fire times live in @rfw/core (the
+// API stores schedules too); re-exported for this package's users.
+export {
+  MisfirePolicy,
+  SCHEDULE_NAME_PATTERN,
+  DEFAULT_MISFIRE_GRACE_MS,
+  nextFireTime,
+  type Schedule,
+} from '@rfw/core';
+/** A schedule as written in `SCHEDULES_FILE` or `SCHEDULES`. */
+export type ScheduleInput = ScheduleDefinition;
 
-/** Schedule names make job ids (`<name>-<fire time ms>`) and KV keys. */
-export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-const ScheduleShape = z
-  .object({
-    name: z.string().regex(SCHEDULE_NAME_PATTERN, `must match ${SCHEDULE_NAME_PATTERN.source}`),
-    /** Cron expression: 5 fields, or 6 with seconds first (croner syntax). */
-    cron: z.string().min(1).optional(),
-    /** Plain interval, ms; fire times are multiples of it since the epoch, so every instance agrees. */
-    everyMs: z.number().int().min(100).optional(),
-    /** IANA time zone of a cron expression. @default the process's (UTC in containers) */
-    timezone: z.string().min(1).optional(),
-    type: z.string().regex(LIMITS.typePattern, `must match ${LIMITS.typePattern.source}`),
-    payload: z.unknown().optional(),
-    priority: z.enum(PRIORITIES as [string, ...string[]]).optional(),
-    maxRetries: z.number().int().min(0).max(1000).optional(),
-    /** Per-attempt timeout, ms. */
-    timeout: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 24 * 3600_000)
-      .optional(),
-    misfire: z.enum(['latest', 'all', 'skip']).optional(),
-    /** Missed fire times older than this are never fired, ms. @default 300000 */
-    misfireGraceMs: z.number().int().min(0).optional(),
-  })
-  .strict();
-
-export type ScheduleInput = z.input<typeof ScheduleShape>;
-
-/** A validated schedule with its defaults applied. */
-export interface Schedule {
-  name: string;
-  cron?: string;
-  everyMs?: number;
-  timezone?: string;
-  type: string;
-  payload: unknown;
-  priority?: (typeof PRIORITIES)[number];
-  maxRetries?: number;
-  timeout?: number;
-  misfire: MisfirePolicy;
-  misfireGraceMs: number;
-}
-
-export const DEFAULT_MISFIRE_GRACE_MS = 300_000;
-
-function fail(field: string, issue: z.core.$ZodIssue | undefined): never {
-  const path = issue?.path.length ? `.${issue.path.join('.')}` : '';
-  throw new ConfigError(`${field}${path}`, issue?.message ?? 'invalid');
-}
+const configError = (field: string, reason: string, cause?: unknown): Error =>
+  new ConfigError(field, reason, cause === undefined ? undefined : { cause });
 
 /** Validate a list of schedules; `source` names where it came from in errors. */
 export function parseSchedules(input: unknown, source = 'schedules'): Schedule[] {
@@ -83,28 +34,10 @@ export function parseSchedules(input: unknown, source = 'schedules'): Schedule[]
   const names = new Set<string>();
   return list.map((raw, i) => {
     const field = `${source}[${i}]`;
-    const r = ScheduleShape.safeParse(raw);
-    if (!r.success) fail(field, r.error.issues[0]);
-    const s = r.data;
-    if ((s.cron === undefined) === (s.everyMs === undefined))
-      throw new ConfigError(`${field}.cron`, 'give exactly one of cron or everyMs');
-    if (s.cron !== undefined) {
-      try {
-        new Cron(s.cron, { timezone: s.timezone, paused: true });
-      } catch (err) {
-        throw new ConfigError(`${field}.cron`, (err as Error).message, { cause: err });
-      }
-    } else if (s.timezone !== undefined) {
-      throw new ConfigError(`${field}.timezone`, 'applies to cron schedules only');
-    }
+    const s = parseSchedule(raw, field, configError);
     if (names.has(s.name)) throw new ConfigError(`${field}.name`, `duplicate name ${s.name}`);
     names.add(s.name);
-    return {
-      ...s,
-      payload: s.payload ?? {},
-      misfire: s.misfire ?? MisfirePolicy.Latest,
-      misfireGraceMs: s.misfireGraceMs ?? DEFAULT_MISFIRE_GRACE_MS,
-    } as Schedule;
+    return s;
   });
 }
 

@@ -18,7 +18,6 @@
  * never fired.
  */
 import type { KV } from '@nats-io/kv';
-import { Cron } from 'croner';
 import {
   JobValidationError,
   PayloadTooLargeError,
@@ -32,9 +31,11 @@ import {
   SpanKind,
   TraceAttr,
   failSpan,
+  nextFireTime,
   otelContext,
   otelTrace,
   startSpan,
+  type StoredSchedule,
 } from '@rfw/core/internal';
 import type { Schedule } from './config.js';
 import type { SchedulerMetrics } from './metrics.js';
@@ -62,19 +63,6 @@ export const cronJobId = (name: string, fireAt: number): string => `${name}-${fi
 export const ON_TIME_MS = 1000;
 /** Most fire times considered at once. */
 const MAX_DUE = 10_000;
-
-const crons = new WeakMap<Schedule, Cron>();
-
-/** Next fire time strictly after `after` (ms), or undefined when the schedule has no more. */
-export function nextFireTime(s: Schedule, after: number): number | undefined {
-  if (s.everyMs !== undefined) return (Math.floor(after / s.everyMs) + 1) * s.everyMs;
-  let cron = crons.get(s);
-  if (!cron) {
-    cron = new Cron(s.cron as string, { timezone: s.timezone, paused: true });
-    crons.set(s, cron);
-  }
-  return cron.nextRun(new Date(after))?.getTime();
-}
 
 /** Which of the due fire times to fire, by the schedule's misfire policy. */
 export function planFires(s: Schedule, due: number[], now: number): number[] {
@@ -109,27 +97,93 @@ export interface CronRunnerOptions {
   log: Logger;
 }
 
+/** Where a schedule comes from: the scheduler's file or environment, or the control bucket. */
+export type ScheduleSource = 'config' | 'stored';
+
+/** What `CronRunner.status()` reports of one schedule. */
+export interface ScheduleStatus {
+  name: string;
+  source: ScheduleSource;
+  lastFireAt?: number;
+  nextFireAt?: number;
+}
+
+/**
+ * Runs the leader's schedules: the configured ones (fixed at start) and the
+ * stored ones (`JobQueue.schedules`), which `setStored()` replaces whenever
+ * the control bucket changes. A stored schedule whose name a configured one
+ * has is ignored (the file wins, with a warning). A changed schedule's runner
+ * is replaced; it fires only times after the change.
+ */
 export class CronRunner {
-  #runners: ScheduleRunner[] = [];
+  #runners = new Map<string, ScheduleRunner>();
+  #stored = new Map<string, StoredSchedule>();
+  #active = false;
+  readonly #warned = new Set<string>();
 
   constructor(private readonly o: CronRunnerOptions) {}
 
   /** Start every schedule (on becoming leader). */
   start(): void {
     this.stop();
-    this.#runners = this.o.schedules.map((s) => new ScheduleRunner(this.o, s));
-    for (const r of this.#runners) r.start();
+    this.#active = true;
+    this.#apply();
   }
 
   /** Stop at once (on losing leadership or shutting down). */
   stop(): void {
-    for (const r of this.#runners) r.stop();
-    this.#runners = [];
+    this.#active = false;
+    for (const r of this.#runners.values()) r.stop();
+    this.#runners.clear();
   }
 
-  /** The last state seen of each schedule. */
-  status(): Array<{ name: string; lastFireAt?: number; nextFireAt?: number }> {
-    return this.#runners.map((r) => r.status());
+  /** The stored schedules now (paused ones included); applied at once when leading. */
+  setStored(stored: Map<string, StoredSchedule>): void {
+    this.#stored = stored;
+    if (this.#active) this.#apply();
+  }
+
+  /** The last state seen of each running schedule. */
+  status(): ScheduleStatus[] {
+    return [...this.#runners.values()].map((r) => r.status());
+  }
+
+  /** The schedules that should run: the configured ones, then the unpaused stored ones. */
+  #wanted(): Map<string, { s: Schedule; source: ScheduleSource; notBefore?: number }> {
+    const out = new Map<string, { s: Schedule; source: ScheduleSource; notBefore?: number }>();
+    for (const s of this.o.schedules) out.set(s.name, { s, source: 'config' });
+    for (const [name, st] of this.#stored) {
+      if (out.has(name)) {
+        if (!this.#warned.has(name)) {
+          this.#warned.add(name);
+          this.o.log.warn(
+            { schedule: name },
+            'stored schedule ignored: a configured one has its name',
+          );
+        }
+        continue;
+      }
+      if (!st.paused) out.set(name, { s: st.schedule, source: 'stored', notBefore: st.updatedAt });
+    }
+    return out;
+  }
+
+  #apply(): void {
+    const wanted = this.#wanted();
+    for (const [name, r] of this.#runners) {
+      const w = wanted.get(name);
+      if (!w || !r.runs(w.s, w.notBefore)) {
+        r.stop();
+        this.#runners.delete(name);
+        this.o.log.info({ schedule: name }, w ? 'schedule changed' : 'schedule stopped');
+      }
+    }
+    for (const [name, w] of wanted) {
+      if (this.#runners.has(name)) continue;
+      const r = new ScheduleRunner(this.o, w.s, w.source, w.notBefore);
+      this.#runners.set(name, r);
+      r.start();
+    }
   }
 }
 
@@ -142,24 +196,40 @@ class ScheduleRunner {
   #timer?: NodeJS.Timeout;
   #busy = false;
 
+  readonly #def: string;
+
   constructor(
     private readonly o: CronRunnerOptions,
     private readonly s: Schedule,
+    private readonly source: ScheduleSource,
+    /** Only fire times after this (a stored schedule's last change), ms. */
+    private readonly notBefore = 0,
   ) {
     this.#key = cronKey(s.name);
     this.#log = o.log.child({ schedule: s.name });
+    this.#def = JSON.stringify(s);
+  }
+
+  /** Whether this runner runs `s` as of `notBefore` (else it is replaced). */
+  runs(s: Schedule, notBefore = 0): boolean {
+    return notBefore === this.notBefore && JSON.stringify(s) === this.#def;
+  }
+
+  /** Fire times up to this one are handled or before the schedule's last change. */
+  get #from(): number {
+    return Math.max((this.#state as CronState).cursor, this.notBefore);
   }
 
   get #kv(): KV {
     return this.o.ctx.control;
   }
 
-  status(): { name: string; lastFireAt?: number; nextFireAt?: number } {
-    const cursor = this.#state?.cursor;
+  status(): ScheduleStatus {
     return {
       name: this.s.name,
+      source: this.source,
       lastFireAt: this.#state?.lastFireAt,
-      nextFireAt: cursor === undefined ? undefined : nextFireTime(this.s, cursor),
+      nextFireAt: this.#state ? nextFireTime(this.s, this.#from) : undefined,
     };
   }
 
@@ -312,8 +382,9 @@ class ScheduleRunner {
 
   #dueTimes(now: number): number[] {
     const st = this.#state as CronState;
-    // Times older than the grace window are never fired: start the walk there.
-    let t = Math.max(st.cursor, now - this.s.misfireGraceMs - ON_TIME_MS - 1);
+    // Times older than the grace window, or before the schedule's last change,
+    // are never fired: start the walk there.
+    let t = Math.max(st.cursor, this.notBefore, now - this.s.misfireGraceMs - ON_TIME_MS - 1);
     const due: number[] = [];
     for (;;) {
       const next = nextFireTime(this.s, t);
@@ -330,7 +401,7 @@ class ScheduleRunner {
     clearTimeout(this.#timer);
     let delay = retryInMs;
     if (delay === undefined) {
-      const next = nextFireTime(this.s, (this.#state as CronState).cursor);
+      const next = nextFireTime(this.s, this.#from);
       if (next === undefined) return;
       delay = Math.min(3600_000, Math.max(0, next - Date.now()));
     }

@@ -17,20 +17,14 @@ export {
   MisfirePolicy,
   SCHEDULE_NAME_PATTERN,
   DEFAULT_MISFIRE_GRACE_MS,
+  nextFireTime,
   SchedulerEnv,
   loadSchedules,
   parseSchedules,
   parseSchedulerEnv,
 } from './config.js';
 export type { Schedule, ScheduleInput } from './config.js';
-export {
-  CronRunner,
-  cronJobId,
-  cronKey,
-  nextFireTime,
-  planFires,
-  ON_TIME_MS,
-} from './cron-runner.js';
+export { CronRunner, cronJobId, cronKey, planFires, ON_TIME_MS } from './cron-runner.js';
 export type { CronState } from './cron-runner.js';
 export { DelayedReleaser } from './delayed-releaser.js';
 export { SubmitApi, parseSubmitRequest } from './submit-api.js';

@@ -20,7 +20,8 @@ import {
 import { IllegalStateError } from '@rfw/core';
 import { Heartbeat, LeaderElection } from '@rfw/cluster/internal';
 import type { Schedule } from './config.js';
-import { CronRunner } from './cron-runner.js';
+import { CronRunner, type ScheduleStatus } from './cron-runner.js';
+import { ScheduleWatch } from './schedule-watch.js';
 import { DelayedReleaser } from './delayed-releaser.js';
 import { SchedulerMetrics } from './metrics.js';
 import { SubmitApi } from './submit-api.js';
@@ -64,7 +65,7 @@ export interface SchedulerStatus {
   delayedPending: number;
   delayedLoaded: boolean;
   natsServer: string;
-  schedules: Array<{ name: string; lastFireAt?: number; nextFireAt?: number }>;
+  schedules: ScheduleStatus[];
 }
 
 export class Scheduler implements AsyncDisposable {
@@ -80,6 +81,7 @@ export class Scheduler implements AsyncDisposable {
   #leading = false;
   readonly #releaser: DelayedReleaser;
   readonly #cron: CronRunner;
+  readonly #watch: ScheduleWatch;
   readonly #api: SubmitApi;
 
   private constructor(
@@ -112,6 +114,7 @@ export class Scheduler implements AsyncDisposable {
       metrics: this.metrics,
       log: this.log,
     });
+    this.#watch = new ScheduleWatch(ctx, (stored) => this.#cron.setStored(stored), this.log);
     this.#api = new SubmitApi(
       ctx.nc,
       ctx.names.apiSubject('submit'),
@@ -170,6 +173,8 @@ export class Scheduler implements AsyncDisposable {
       logger: this.log,
     });
     this.#api.start();
+    // The stored schedules (JobQueue.schedules), read once before competing to lead.
+    await this.#watch.start();
     const election = await LeaderElection.create({
       connection: this.ctx.nc,
       prefix,
@@ -254,6 +259,7 @@ export class Scheduler implements AsyncDisposable {
         const steps: Array<[string, () => Promise<void> | void]> = [
           ['election', () => this.#election?.stop()],
           ['off', () => this.#offChange?.()],
+          ['schedules', () => this.#watch.stop()],
           ['api', () => this.#api.stop()],
           ['heartbeat', () => this.#heartbeat?.stop()],
         ];
