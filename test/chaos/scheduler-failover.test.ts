@@ -97,6 +97,8 @@ describe('distributed: chaos: scheduler leader SIGKILL with jobs due', () => {
 
     // Delayed jobs due from 2 s to 12 s from now.
     const first = await leader();
+    // And a schedule stored at run time (JobQueue.schedules), beside the configured two.
+    await queue.schedules.add({ name: 'stored', everyMs: 500, type: 'chaos', payload: { n: -3 } });
     const t0 = Date.now();
     const produced = await produce(queue, {
       type: 'chaos',
@@ -155,7 +157,7 @@ describe('distributed: chaos: scheduler leader SIGKILL with jobs due', () => {
     });
     // Periodic fires: ids are `<schedule>-<fire time ms>`, one job per fire time.
     const fireIds = [...executions.keys(), ...events.keys()].filter((id) =>
-      /^(tick|beat)-\d+$/.test(id),
+      /^(tick|beat|stored)-\d+$/.test(id),
     );
     const fires = [...new Set(fireIds)];
     const fireRecords = await readRecords(queue, fires);
@@ -184,7 +186,7 @@ describe('distributed: chaos: scheduler leader SIGKILL with jobs due', () => {
 
     const report = {
       id: '4-scheduler-failover',
-      title: `SIGKILL the scheduler leader twice (3 schedulers) while ${DELAYED} delayed jobs come due and 2 schedules fire`,
+      title: `SIGKILL the scheduler leader twice (3 schedulers) while ${DELAYED} delayed jobs come due and 3 schedules fire (one stored at run time)`,
       finishedAt: new Date().toISOString(),
       durationMs: Date.now() - started,
       ...delayed,
@@ -196,7 +198,11 @@ describe('distributed: chaos: scheduler leader SIGKILL with jobs due', () => {
         drained,
         failovers,
         leaseMs: LEASE_MS,
-        periodic: { tick: gaps('tick', 1000), beat: gaps('beat', 500) },
+        periodic: {
+          tick: gaps('tick', 1000),
+          beat: gaps('beat', 500),
+          stored: gaps('stored', 500),
+        },
         fireDoubles: fireDoubles.length,
         fireExtraRuns,
       },
@@ -209,6 +215,8 @@ describe('distributed: chaos: scheduler leader SIGKILL with jobs due', () => {
     for (const f of failovers) expect(f.takeoverMs).toBeLessThan(LEASE_MS + TAKEOVER_SLACK_MS);
     expect(fireDoubles, fireDoubles.join(', ')).toEqual([]);
     expect(fires.length).toBeGreaterThan(10);
+    // The stored schedule fired through both failovers (it runs ~12 s at 500 ms).
+    expect(report.extra.periodic.stored.fired).toBeGreaterThan(10);
     expect(delayed.jobsScheduled).toBe(DELAYED);
     expect(delayed.lost, JSON.stringify(delayed.examples)).toBe(0);
     expect(delayed.multipleTerminal, JSON.stringify(delayed.examples)).toBe(0);
