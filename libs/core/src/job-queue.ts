@@ -74,8 +74,19 @@ export interface ScheduleRequest {
   options?: ScheduleOptions;
 }
 
-/** Per-item result of `scheduleMany()`: the id, or the error for that item alone. */
-export type ScheduleResult = { ok: true; id: string } | { ok: false; error: Error };
+/**
+ * One result of `scheduleMany()`: the id (and whether it was a duplicate that
+ * enqueued nothing), or the typed error of that item.
+ */
+export type ScheduleResult = ({ ok: true } & Enqueued) | { ok: false; error: Error };
+
+/** What `enqueue()` answers: the job's id, and whether the call was a duplicate. */
+export interface Enqueued {
+  /** The job's id: the existing job's for a duplicate. */
+  id: string;
+  /** True when a job with that id or unique key existed: nothing was enqueued. */
+  duplicate: boolean;
+}
 
 /** Room kept for headers and subject when checking against `max_payload`. */
 const HEADER_ALLOWANCE = 512;
@@ -114,15 +125,25 @@ export class JobQueue implements AsyncDisposable {
    * `QueueFullError` or `ConnectionLostError`; on any error nothing is enqueued.
    */
   async schedule(type: string, payload: unknown, options: ScheduleOptions = {}): Promise<string> {
+    return (await this.enqueue(type, payload, options)).id;
+  }
+
+  /**
+   * `schedule()`, answering whether it was a duplicate: `{ id, duplicate }`,
+   * where a duplicate (an `id` or `unique` key whose job is pending, delayed or
+   * running, or finished within `unique.periodMs`) enqueued nothing and `id`
+   * is the existing job's. Throws what `schedule()` throws.
+   */
+  async enqueue(type: string, payload: unknown, options: ScheduleOptions = {}): Promise<Enqueued> {
     const job = compileSchedule(type, payload, options);
     this.checkSize(job);
-    return this.enqueueTyped(job);
+    return this.storeTyped(job);
   }
 
   /** Every failure of an enqueue surfaces as one of this project's typed errors. */
-  private async enqueueTyped(job: CompiledJob): Promise<string> {
+  private async storeTyped(job: CompiledJob): Promise<Enqueued> {
     try {
-      return await this.enqueue(job);
+      return await this.store(job);
     } catch (err) {
       if (err instanceof RfwError) throw err;
       throw mapPublishError(err, this.ctx.names.jobSubject(job.type, job.priority));
@@ -147,7 +168,7 @@ export class JobQueue implements AsyncDisposable {
         try {
           const job = compileSchedule(req.type, req.payload, req.options);
           this.checkSize(job);
-          results[i] = { ok: true, id: await this.enqueueTyped(job) };
+          results[i] = { ok: true, ...(await this.storeTyped(job)) };
         } catch (error) {
           results[i] = { ok: false, error: error as Error };
         }
@@ -163,7 +184,7 @@ export class JobQueue implements AsyncDisposable {
     if (size > max) throw new PayloadTooLargeError(job.body.length, max - HEADER_ALLOWANCE);
   }
 
-  private async enqueue(job: CompiledJob): Promise<string> {
+  private async store(job: CompiledJob): Promise<Enqueued> {
     const { ctx } = this;
     if (ctx.nc.isClosed()) throw new ConnectionLostError();
     const delayed = job.runAt > Date.now();
@@ -191,10 +212,19 @@ export class JobQueue implements AsyncDisposable {
     let rerun: { previous: Job; revision: number } | undefined;
     if (job.explicitId) {
       const existing = await ctx.records.get(job.id);
-      if (existing && !TERMINAL_STATES.has(existing.job.state)) return job.id;
+      if (existing && !TERMINAL_STATES.has(existing.job.state))
+        return { id: job.id, duplicate: true };
+      // Unique for a period after it finished: still a duplicate.
+      if (
+        existing &&
+        job.uniquePeriodMs &&
+        existing.job.updatedAt + job.uniquePeriodMs > Date.now()
+      )
+        return { id: job.id, duplicate: true };
       if (existing) {
         const revision = await ctx.records.update(record(), existing.revision);
-        if (revision === undefined) return job.id; // another producer re-ran it just now
+        // Another producer re-ran it just now.
+        if (revision === undefined) return { id: job.id, duplicate: true };
         rerun = { previous: existing.job, revision };
       }
     }
@@ -239,7 +269,7 @@ export class JobQueue implements AsyncDisposable {
       if (rerun) await ctx.records.update(located, rerun.revision);
       else await ctx.records.create(located);
     }
-    if (ack.duplicate) return job.id;
+    if (ack.duplicate) return { id: job.id, duplicate: true };
     publishEvent(ctx, {
       id: job.id,
       type: job.type,
@@ -247,7 +277,7 @@ export class JobQueue implements AsyncDisposable {
       state,
       at: job.createdAt,
     });
-    return job.id;
+    return { id: job.id, duplicate: false };
   }
 
   /** The job, or `undefined` when no such job exists (or its record was purged). */
@@ -292,7 +322,7 @@ export class JobQueue implements AsyncDisposable {
     checkWaitOptions(wait);
     const job = compileSchedule(type, payload, options);
     this.checkSize(job);
-    const id = await this.enqueueTyped(job);
+    const { id } = await this.storeTyped(job);
     return this.#outcomes().wait(id, wait, job.type);
   }
 

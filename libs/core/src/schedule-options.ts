@@ -2,6 +2,7 @@
  * `schedule()` options: what a caller passes, and the compiled, validated form.
  * Every check names the offending field in a `JobValidationError`.
  */
+import { createHash } from 'node:crypto';
 import { JobValidationError } from './errors.js';
 import { DEFAULTS, LIMITS, PRIORITIES, type JobBackoff, type Priority } from './job.js';
 
@@ -25,6 +26,24 @@ export interface ScheduleOptions {
    * @default a generated, time-ordered id
    */
   id?: string;
+  /**
+   * Unique by a key instead of an id: while a job of this type with the same
+   * key is pending, delayed or running (and, with `periodMs`, for that long
+   * after it finished), scheduling another enqueues nothing and
+   * `JobQueue.enqueue()` answers `duplicate: true` with the existing id.
+   * Exclusive with `id` (the id is derived from the type and key).
+   */
+  unique?: UniqueOptions;
+}
+
+/** How a job's uniqueness key is made, and for how long it holds. */
+export interface UniqueOptions {
+  /** The key, as given. @default made from `fields` of the payload, or the whole payload */
+  key?: string;
+  /** Payload fields (top-level names) that make the key, e.g. `['bucket', 'key']`. */
+  fields?: string[];
+  /** Also unique for this long after the job finished, ms. @default 0: while unfinished only */
+  periodMs?: number;
 }
 
 export interface CompiledJob {
@@ -39,6 +58,8 @@ export interface CompiledJob {
   runAt: number;
   explicitId: boolean;
   backoff?: JobBackoff;
+  /** With `unique.periodMs`: a job finished less than this long ago is still a duplicate. */
+  uniquePeriodMs?: number;
 }
 
 const enc = new TextEncoder();
@@ -176,8 +197,15 @@ export function compileSchedule(
       throw new JobValidationError('backoff.capMs', 'must be >= baseMs');
     backoff = b;
   }
-  const explicitId = opts.id !== undefined;
-  const id = explicitId ? validateId(opts.id) : generateJobId(now);
+  let uniquePeriodMs: number | undefined;
+  let id: string;
+  if (opts.unique !== undefined) {
+    if (opts.id !== undefined) throw new JobValidationError('unique', 'give either id or unique');
+    const u = compileUnique(t, payload, opts.unique);
+    id = u.id;
+    uniquePeriodMs = u.periodMs;
+  } else id = opts.id !== undefined ? validateId(opts.id) : generateJobId(now);
+  const explicitId = opts.id !== undefined || opts.unique !== undefined;
   return {
     id,
     type: t,
@@ -190,5 +218,58 @@ export function compileSchedule(
     runAt,
     explicitId,
     backoff,
+    ...(uniquePeriodMs ? { uniquePeriodMs } : {}),
   };
+}
+
+/** JSON with object keys sorted: equal payloads make equal keys. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** The id a unique job gets: `u_` and 40 hex digits of SHA-256 over its type and key. */
+function compileUnique(
+  type: string,
+  payload: unknown,
+  u: UniqueOptions,
+): { id: string; periodMs?: number } {
+  if (u === null || typeof u !== 'object' || Array.isArray(u))
+    throw new JobValidationError('unique', 'must be an object { key?, fields?, periodMs? }');
+  if (u.key !== undefined && u.fields !== undefined)
+    throw new JobValidationError('unique.key', 'give either key or fields');
+  let key: string;
+  if (u.key !== undefined) {
+    if (typeof u.key !== 'string' || u.key.length === 0 || u.key.length > 1024)
+      throw new JobValidationError('unique.key', 'must be a string of 1 to 1024 characters');
+    key = `k:${u.key}`;
+  } else if (u.fields !== undefined) {
+    if (
+      !Array.isArray(u.fields) ||
+      u.fields.length === 0 ||
+      !u.fields.every((f) => typeof f === 'string' && f.length > 0)
+    )
+      throw new JobValidationError('unique.fields', 'must be a non-empty array of field names');
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
+      throw new JobValidationError('unique.fields', 'needs an object payload');
+    const p = payload as Record<string, unknown>;
+    const missing = u.fields.find((f) => !(f in p));
+    if (missing !== undefined)
+      throw new JobValidationError('unique.fields', `the payload has no field ${missing}`);
+    key = `f:${canonical(u.fields.map((f) => [f, p[f]]))}`;
+  } else key = `p:${canonical(payload)}`;
+  const periodMs =
+    u.periodMs === undefined
+      ? undefined
+      : intInRange('unique.periodMs', u.periodMs, 0, 365 * 24 * 3600_000);
+  const id = `u_${createHash('sha256').update(`${type}\0${key}`).digest('hex').slice(0, 40)}`;
+  return { id, ...(periodMs ? { periodMs } : {}) };
 }

@@ -4,7 +4,8 @@
  * gets `JobQueue`'s validation without linking it.
  *
  * Request:  `{ "type": "cleanup", "payload": {...}, "options": { "priority": "high", "delay": 60000 } }`
- * Reply:    `{ "ok": true, "id": "..." }`
+ * Reply:    `{ "ok": true, "id": "...", "duplicate": false }` (`duplicate`: an `id` or `unique` key
+ *           whose job exists already; nothing was enqueued)
  *        or `{ "ok": false, "error": { "name": "JobValidationError", "field": "priority", "message": "..." } }`
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
@@ -24,11 +25,19 @@ export interface SubmitRequest {
 }
 
 export type SubmitReply =
-  | { ok: true; id: string }
+  | { ok: true; id: string; duplicate: boolean }
   | { ok: false; error: { name: string; field?: string; message: string } };
 
 const REQUEST_KEYS = new Set(['type', 'payload', 'options']);
-const OPTION_KEYS = new Set(['priority', 'delay', 'runAt', 'maxRetries', 'timeout', 'id']);
+const OPTION_KEYS = new Set([
+  'priority',
+  'delay',
+  'runAt',
+  'maxRetries',
+  'timeout',
+  'id',
+  'unique',
+]);
 
 /** Turn a request body into `schedule()` arguments; throws `JobValidationError` naming the field. */
 export function parseSubmitRequest(data: Uint8Array): {
@@ -97,8 +106,8 @@ export class SubmitApi {
     let reply: SubmitReply;
     try {
       const { type, payload, options } = parseSubmitRequest(msg.data);
-      const id = await this.queue.schedule(type as string, payload, options);
-      reply = { ok: true, id };
+      const { id, duplicate } = await this.queue.enqueue(type as string, payload, options);
+      reply = { ok: true, id, duplicate };
       this.metrics.submits.inc({ result: 'ok' });
     } catch (err) {
       reply = toReply(err);

@@ -57,8 +57,25 @@ describe('integration: job submission API over NATS request/reply', () => {
       payload: {},
       options: { delay: 60_000, id: 'welcome-42' },
     });
-    expect(delayed).toEqual({ ok: true, id: 'welcome-42' });
+    expect(delayed).toEqual({ ok: true, id: 'welcome-42', duplicate: false });
     expect((await q.get('welcome-42'))?.state).toBe('delayed');
+    // Again: the existing job, said to be a duplicate.
+    expect(
+      await submit({ type: 'email', payload: {}, options: { delay: 60_000, id: 'welcome-42' } }),
+    ).toEqual({ ok: true, id: 'welcome-42', duplicate: true });
+    // Unique by payload fields, from any language.
+    const u = {
+      type: 'email',
+      payload: { to: 'a@b.c', n: 1 },
+      options: { unique: { fields: ['to'] } },
+    };
+    const u1 = (await submit(u)) as { ok: true; id: string; duplicate: boolean };
+    expect(u1).toMatchObject({ ok: true, duplicate: false });
+    expect(await submit({ ...u, payload: { to: 'a@b.c', n: 2 } })).toEqual({
+      ok: true,
+      id: u1.id,
+      duplicate: true,
+    });
     // Both instances served requests (a queue group of two, 30 requests).
     const served = await Promise.all(
       schedulers.map(async (s) =>
