@@ -14,6 +14,7 @@ import { registerNodes } from './commands/nodes.js';
 import { registerTail } from './commands/tail.js';
 import { registerSearch } from './commands/search.js';
 import { registerSweeps } from './commands/sweep.js';
+import { registerSchedules } from './commands/schedules.js';
 import { unknownCommandIn } from './unknown-command.js';
 
 /** The CLI's version, printed by `rfw --version`. */
@@ -154,6 +155,7 @@ Exit codes: 0 ok, 1 operation failed, 2 bad arguments, 3 NATS unreachable,
 
   registerJobs(program, registrar);
   registerDlq(program, registrar);
+  registerSchedules(program, registrar);
   registerAdmin(program, registrar);
   registerNodes(program, registrar);
   registerTail(program, registrar);
