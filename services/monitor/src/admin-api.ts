@@ -24,6 +24,7 @@ import { registerAlertRoutes } from './routes/alerts.js';
 import { registerSweepRoutes } from './routes/sweeps.js';
 import { registerStorageRoutes } from './routes/storage.js';
 import { registerSearchRoutes } from './routes/search.js';
+import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import type { RouteDeps } from './routes/route-deps.js';
 
@@ -187,5 +188,6 @@ function registerApiRoutes(
   registerSweepRoutes(api, deps);
   registerStorageRoutes(api, deps);
   registerSearchRoutes(api, deps);
+  registerScheduleRoutes(api, deps);
   registerDashboardRoutes(api, deps);
 }

@@ -3,7 +3,7 @@
  * is a 400 naming it), response schemas document the answers in the OpenAPI
  * document. Shared shapes are registered once by `$id`.
  */
-import { JOB_STATES, LIMITS, PRIORITIES } from '@rfw/core';
+import { JOB_STATES, LIMITS, PRIORITIES, SCHEDULE_NAME_PATTERN } from '@rfw/core';
 
 const str = { type: 'string' } as const;
 const int = { type: 'integer' } as const;
@@ -13,6 +13,38 @@ const priority = { type: 'string', enum: [...PRIORITIES] } as const;
 const jobType = { type: 'string', pattern: LIMITS.typePattern.source } as const;
 const jobId = { type: 'string', pattern: LIMITS.idPattern.source } as const;
 const labels = { type: 'object', additionalProperties: { type: 'string' } } as const;
+
+// --- periodic schedules (JobQueue.schedules) ---------------------------------
+
+const scheduleName = { type: 'string', pattern: SCHEDULE_NAME_PATTERN.source } as const;
+
+/** The fields of a schedule but its name, shared by the add and update bodies. */
+const scheduleFields = {
+  cron: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 256,
+    description: 'Cron expression, 5 fields or 6 with seconds first; give this or everyMs',
+  },
+  everyMs: {
+    type: 'integer',
+    minimum: 100,
+    description: 'Plain interval, ms: fire times are its multiples since the epoch',
+  },
+  timezone: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 64,
+    description: "IANA time zone of a cron expression (default: the scheduler's)",
+  },
+  type: jobType,
+  payload: { description: "Any JSON value: each fire's job payload (default {})" },
+  priority,
+  maxRetries: { type: 'integer', minimum: 0, maximum: 1000 },
+  timeout: { type: 'integer', minimum: 1, description: 'Per-attempt timeout of each job, ms' },
+  misfire: { type: 'string', enum: ['latest', 'all', 'skip'] },
+  misfireGraceMs: { type: 'integer', minimum: 0 },
+} as const;
 
 /** Shared shapes, added to the server with `addSchema` and referenced as `{ $ref: '<id>#' }`. */
 export const sharedSchemas = [
@@ -206,6 +238,35 @@ export const sharedSchemas = [
       bytesPerSec: num,
     },
   },
+  {
+    $id: 'Schedule',
+    type: 'object',
+    additionalProperties: true,
+    properties: { name: scheduleName, ...scheduleFields },
+  },
+  {
+    $id: 'StoredSchedule',
+    type: 'object',
+    additionalProperties: true,
+    properties: {
+      v: { type: 'integer', enum: [1] },
+      schedule: { $ref: 'Schedule#' },
+      paused: { type: 'boolean' },
+      createdAt: ms,
+      updatedAt: { ...ms, description: 'Last change, ms since the epoch; only later times fire' },
+      by: { type: 'string', description: 'Who made the last change' },
+      nextFireAt: {
+        type: 'integer',
+        nullable: true,
+        description: 'Next fire time, ms since the epoch; null while paused (list only)',
+      },
+      nextFireTimes: {
+        type: 'array',
+        items: ms,
+        description: 'The next 5 fire times, ms; empty while paused (GET of one only)',
+      },
+    },
+  },
 ] as const;
 
 const ref = (id: string): { $ref: string } => ({ $ref: `${id}#` });
@@ -317,3 +378,41 @@ export const searchQuery = {
 } as const;
 
 export { ref };
+
+export const scheduleNameParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: scheduleName },
+} as const;
+
+export const addScheduleBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'type'],
+  properties: {
+    name: { ...scheduleName, description: "Unique; each fire's job id is <name>-<fire time ms>" },
+    ...scheduleFields,
+    paused: { type: 'boolean', description: 'Add it paused (default false)' },
+  },
+} as const;
+
+export const updateScheduleBody = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Fields to change; cron and everyMs replace each other',
+  properties: scheduleFields,
+} as const;
+
+export const nextFireTimesQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    count: { type: 'integer', minimum: 1, maximum: 1000, default: 5 },
+    after: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 8_640_000_000_000_000,
+      description: 'Times after this one, ms since the epoch (default now)',
+    },
+  },
+} as const;
