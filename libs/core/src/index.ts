@@ -54,7 +54,7 @@ export { JobQueue } from './job-queue.js';
 export type { JobQueueOptions, ScheduleRequest, ScheduleResult, Enqueued } from './job-queue.js';
 export type { ScheduleOptions, UniqueOptions } from './schedule-options.js';
 export type { WaitOptions } from './outcome-waiters.js';
-export { Schedules } from './schedule-store.js';
+export { Schedules, upcomingFireTimes } from './schedule-store.js';
 export type { StoredSchedule, SchedulePatch } from './schedule-store.js';
 export {
   MisfirePolicy,

@@ -63,6 +63,15 @@ export function decodeStoredSchedule(data: Uint8Array): StoredSchedule | undefin
   }
 }
 
+/**
+ * The next `count` fire times of a stored schedule after `after`, ms: none
+ * while it is paused, and only times after its last change (`updatedAt`).
+ */
+export function upcomingFireTimes(s: StoredSchedule, after: number, count: number): number[] {
+  if (s.paused) return [];
+  return nextFireTimes(s.schedule, Math.max(after, s.updatedAt), count);
+}
+
 function checkName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || !SCHEDULE_NAME_PATTERN.test(name))
     throw new JobValidationError('name', `must match ${SCHEDULE_NAME_PATTERN.source}`);
@@ -167,8 +176,7 @@ export class Schedules {
       throw new JobValidationError('after', 'must be a time in ms since the epoch');
     const s = await this.get(name);
     if (!s) throw new ScheduleNotFoundError(name);
-    if (s.paused) return [];
-    return nextFireTimes(s.schedule, Math.max(after, s.updatedAt), count);
+    return upcomingFireTimes(s, after, count);
   }
 
   async #change(

@@ -9,6 +9,8 @@ import {
   ConnectionLostError,
   InvalidStateError,
   JobNotFoundError,
+  ScheduleExistsError,
+  ScheduleNotFoundError,
   JobValidationError,
   PayloadTooLargeError,
   QueueFullError,
@@ -91,6 +93,10 @@ export function toErrorBody(err: unknown): { status: number; body: ApiErrorBody 
     };
   if (err instanceof JobNotFoundError)
     return { status: 404, body: { error: 'not_found', message: err.message } };
+  if (err instanceof ScheduleNotFoundError)
+    return { status: 404, body: { error: 'not_found', message: err.message, field: 'name' } };
+  if (err instanceof ScheduleExistsError)
+    return { status: 409, body: { error: 'schedule_exists', message: err.message, field: 'name' } };
   if (err instanceof InvalidStateError)
     return { status: 409, body: { error: 'invalid_state', message: err.message } };
   if (err instanceof QueueFullError)

@@ -12,7 +12,7 @@ import {
   SCHEDULE_NAME_PATTERN,
   ScheduleExistsError,
   ScheduleNotFoundError,
-  nextFireTimes,
+  upcomingFireTimes,
   type MisfirePolicy,
   type Priority,
   type Schedule,
@@ -429,8 +429,7 @@ function everyText(ms: number): string {
 
 /** When a stored schedule fires next (as the schedulers will), or undefined (paused, or none). */
 function nextFireAt(s: StoredSchedule, now = Date.now()): number | undefined {
-  if (s.paused) return undefined;
-  const [t] = nextFireTimes(s.schedule, Math.max(now, s.updatedAt), 1);
+  const [t] = upcomingFireTimes(s, now, 1);
   return t !== undefined && isDate(t) ? t : undefined;
 }
 

@@ -4,9 +4,7 @@
  * schedulers apply each change live.
  */
 import {
-  ScheduleExistsError,
-  ScheduleNotFoundError,
-  nextFireTimes,
+  upcomingFireTimes,
   type ScheduleDefinition,
   type SchedulePatch,
   type StoredSchedule,
@@ -28,23 +26,9 @@ const MAX_DATE_MS = 8_640_000_000_000_000;
 /** A schedule travels as one KV value and each fire's job as one message: keep bodies small. */
 const BODY_LIMIT = 256 * 1024;
 
-/** Schedule errors as the API's typed answers: 404 for a missing name, 409 for a taken one. */
-async function answer<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError)
-      throw new HttpError(404, 'not_found', err.message, 'name');
-    if (err instanceof ScheduleExistsError)
-      throw new HttpError(409, 'schedule_exists', err.message, 'name');
-    throw err;
-  }
-}
-
 /** The next fire time of a stored schedule, ms, or null while paused (or when it has none). */
 function nextFireAt(s: StoredSchedule, now = Date.now()): number | null {
-  if (s.paused) return null;
-  const t = nextFireTimes(s.schedule, Math.max(now, s.updatedAt), 1)[0];
+  const [t] = upcomingFireTimes(s, now, 1);
   return t !== undefined && t <= MAX_DATE_MS ? t : null;
 }
 
@@ -90,7 +74,7 @@ export function registerScheduleRoutes(api: FastifyInstance, deps: RouteDeps): v
     },
     async (req, reply) => {
       const { paused, ...definition } = req.body as ScheduleDefinition & { paused?: boolean };
-      const s = await answer(() => schedules.add(definition, { paused: paused === true, by }));
+      const s = await schedules.add(definition, { paused: paused === true, by });
       return reply
         .code(201)
         .header('location', `/api/schedules/${s.schedule.name}`)
@@ -112,11 +96,7 @@ export function registerScheduleRoutes(api: FastifyInstance, deps: RouteDeps): v
       const name = nameOf(req);
       const s = await schedules.get(name);
       if (!s) throw new HttpError(404, 'not_found', `schedule not found: ${name}`, 'name');
-      const next = s.paused
-        ? []
-        : nextFireTimes(s.schedule, Math.max(Date.now(), s.updatedAt), 5).filter(
-            (t) => t <= MAX_DATE_MS,
-          );
+      const next = upcomingFireTimes(s, Date.now(), 5).filter((t) => t <= MAX_DATE_MS);
       return { ...s, nextFireTimes: next };
     },
   );
@@ -134,9 +114,7 @@ export function registerScheduleRoutes(api: FastifyInstance, deps: RouteDeps): v
       },
     },
     async (req) => {
-      const s = await answer(() =>
-        schedules.update(nameOf(req), (req.body ?? {}) as SchedulePatch, by),
-      );
+      const s = await schedules.update(nameOf(req), (req.body ?? {}) as SchedulePatch, by);
       return { ...s, nextFireAt: nextFireAt(s) };
     },
   );
@@ -156,7 +134,7 @@ export function registerScheduleRoutes(api: FastifyInstance, deps: RouteDeps): v
         },
       },
       async (req) => {
-        const s = await answer(() => schedules[action](nameOf(req), by));
+        const s = await schedules[action](nameOf(req), by);
         return { ...s, nextFireAt: nextFireAt(s) };
       },
     );
@@ -177,7 +155,7 @@ export function registerScheduleRoutes(api: FastifyInstance, deps: RouteDeps): v
       },
     },
     async (req, reply) => {
-      await answer(() => schedules.remove(nameOf(req)));
+      await schedules.remove(nameOf(req));
       return reply.code(204).send();
     },
   );
@@ -205,7 +183,7 @@ export function registerScheduleRoutes(api: FastifyInstance, deps: RouteDeps): v
     },
     async (req) => {
       const { count, after } = req.query as { count?: number; after?: number };
-      const times = await answer(() => schedules.nextFireTimes(nameOf(req), { count, after }));
+      const times = await schedules.nextFireTimes(nameOf(req), { count, after });
       const fireTimesMs = times.filter((t) => t <= MAX_DATE_MS);
       return { fireTimes: fireTimesMs.map((t) => new Date(t).toISOString()), fireTimesMs };
     },
