@@ -19,6 +19,7 @@ import {
   type Worker,
 } from '@rfw/worker';
 import { waitFor } from '@rfw/testkit';
+import { readStarts } from './fixtures/isolation/exec-log.js';
 import { useHarness, waitForState } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/isolation/${name}`, import.meta.url);
@@ -26,23 +27,6 @@ const handler = fixture('handler.mjs');
 const MODES: IsolationMode[] = ['thread', 'process'];
 const scratch = mkdtempSync(join(tmpdir(), 'rfw-isolation-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** `<jobId> <attempt> <pid> <threadId> <ms>` lines the fixture appends before it works. */
-function execs(path: string): Array<{ id: string; attempt: number; at: number }> {
-  let text = '';
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [id, attempt, , , at] = l.split(' ');
-      return { id: id!, attempt: Number(attempt), at: Number(at) };
-    });
-}
 
 describe('job_processing: isolated handlers', () => {
   const h = useHarness();
@@ -206,7 +190,7 @@ describe('job_processing: isolated handlers', () => {
         );
         const b = await waitForState(q, second, ['succeeded', 'dead'], 30_000);
         expect(b.state).toBe('succeeded');
-        const runs = execs(log);
+        const runs = readStarts(log);
         const s2 = runs.find((r) => r.id === second)!;
         const tickTimes = readFileSync(ticks, 'utf8').split('\n').filter(Boolean).map(Number);
         // It spun until it was killed, and no longer: the second job ran (500 ms)
@@ -243,7 +227,9 @@ describe('job_processing: isolated handlers', () => {
         expect(job.state).not.toBe('dead');
         expect(job.lastError).toBeUndefined();
         await h.manager([iso('drain')]);
-        await waitFor('the job to run again', () => execs(log).length === 2, { timeoutMs: 20_000 });
+        await waitFor('the job to run again', () => readStarts(log).length === 2, {
+          timeoutMs: 20_000,
+        });
         await q.cancel(id);
       });
 
@@ -253,7 +239,7 @@ describe('job_processing: isolated handlers', () => {
         await h.manager([iso('cancel')], { timeoutGraceMs: 300 });
         const obeys = await q.schedule(t('cancel'), { mode: 'obey-signal', execLog: log });
         const ignores = await q.schedule(t('cancel'), { mode: 'ignore-signal', execLog: log });
-        await waitFor('both to start', () => execs(log).length === 2, { timeoutMs: 20_000 });
+        await waitFor('both to start', () => readStarts(log).length === 2, { timeoutMs: 20_000 });
         await q.cancel(obeys);
         await q.cancel(ignores);
         expect(await waitForState(q, obeys, ['cancelled', 'succeeded', 'dead'])).toMatchObject({
