@@ -82,6 +82,34 @@ export function flagOf(field: string): string {
   return FIELD_FLAGS[field] ?? field;
 }
 
+/** `JobQueue.schedules`' field names (`JobValidationError.field`) as the flags of `rfw schedules`. */
+export const SCHEDULE_FIELD_FLAGS: Readonly<Record<string, string>> = {
+  name: '<name>',
+  type: '--type',
+  cron: '--cron',
+  everyMs: '--every',
+  timezone: '--tz',
+  payload: '--payload',
+  priority: '--priority',
+  maxRetries: '--max-retries',
+  timeout: '--timeout',
+  misfire: '--misfire',
+  misfireGraceMs: '--misfire-grace',
+  count: '--count',
+  after: '--after',
+};
+
+/**
+ * `err` with its field named as a command's flag: a `JobValidationError` whose
+ * field `flags` knows becomes one naming that flag (the original as its cause);
+ * any other error, or field, is returned as is (`classify()` then names it by
+ * `flagOf()`).
+ */
+export function withFlagNames(err: unknown, flags: Readonly<Record<string, string>>): unknown {
+  if (!(err instanceof JobValidationError)) return err;
+  return new JobValidationError(flags[err.field] ?? err.field, err.reason, { cause: err });
+}
+
 /** Exit code and one-line message of any error the CLI may meet. */
 export function classify(err: unknown): { code: ExitCode; message: string; field?: string } {
   if (err instanceof UsageError) return { code: ExitCode.Usage, message: err.message };

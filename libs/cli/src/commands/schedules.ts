@@ -8,7 +8,6 @@ import { hostname, userInfo } from 'node:os';
 import { text } from 'node:stream/consumers';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import {
-  JobValidationError,
   SCHEDULE_NAME_PATTERN,
   ScheduleExistsError,
   ScheduleNotFoundError,
@@ -22,7 +21,12 @@ import {
   type StoredSchedule,
 } from '@rfw/core';
 import type { CommandContext } from '../context.js';
-import { OperationFailedError, UsageError } from '../errors.js';
+import {
+  OperationFailedError,
+  SCHEDULE_FIELD_FLAGS,
+  UsageError,
+  withFlagNames,
+} from '../errors.js';
 import { ago, compactJson } from '../output.js';
 import { intArg, parseDuration, parseTime, priorityArg, typeArg } from '../parsers.js';
 import type { Registrar } from '../program.js';
@@ -49,23 +53,6 @@ interface NextOpts {
   count: number;
   after?: number;
 }
-
-/** The API's field names (`JobValidationError.field`) as the flags of these commands. */
-const SCHEDULE_FLAGS: Record<string, string> = {
-  name: '<name>',
-  type: '--type',
-  cron: '--cron',
-  everyMs: '--every',
-  timezone: '--tz',
-  payload: '--payload',
-  priority: '--priority',
-  maxRetries: '--max-retries',
-  timeout: '--timeout',
-  misfire: '--misfire',
-  misfireGraceMs: '--misfire-grace',
-  count: '--count',
-  after: '--after',
-};
 
 const DEFINITION_FLAGS = [
   '--type',
@@ -253,16 +240,11 @@ async function api<T>(ctx: CommandContext, fn: (s: Schedules) => Promise<T>): Pr
   try {
     return await fn(queue.schedules);
   } catch (err) {
-    if (err instanceof JobValidationError) {
-      throw new JobValidationError(SCHEDULE_FLAGS[err.field] ?? err.field, err.reason, {
-        cause: err,
-      });
-    }
     if (err instanceof ScheduleNotFoundError) throw new OperationFailedError(err.message);
     if (err instanceof ScheduleExistsError) {
       throw new OperationFailedError(`${err.message} (update it, or remove it first)`);
     }
-    throw err;
+    throw withFlagNames(err, SCHEDULE_FIELD_FLAGS);
   }
 }
 
