@@ -1,6 +1,8 @@
 // The dashboard: one live overview from /api/events, rendered section by
-// section, plus the actions an operator needs (pause/resume a queue, retry or
-// purge dead letters, open, retry or cancel a job).
+// section, the stored schedules (read from /api/schedules while the page is
+// live), plus the actions an operator needs (pause/resume a queue, pause,
+// resume or remove a schedule, retry or purge dead letters, open, retry or
+// cancel a job).
 import {
   api,
   adoptTokenFromHash,
@@ -353,6 +355,173 @@ $('#dlq-purge-all').addEventListener('click', async () => {
   await loadDlq();
 });
 
+// --- schedules -----------------------------------------------------------------
+
+/** How often the schedules are read again while the page is live, ms. */
+const SCHEDULES_EVERY_MS = 5000;
+const schedules = { request: 0, loadedAt: 0, open: undefined };
+
+/** An interval as `rfw` writes it: `500ms`, `30s`, `1h30m`, `1d`. */
+function every(ms) {
+  const units = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+    [1, 'ms'],
+  ];
+  const parts = units
+    .map(([size, unit], i) => [Math.floor((i ? ms % units[i - 1][0] : ms) / size), unit])
+    .filter(([n]) => n > 0);
+  return parts.length ? parts.map(([n, unit]) => `${n}${unit}`).join('') : '0ms';
+}
+
+/** A fire time: local date and time, and how far off it is. */
+function fireTime(at) {
+  const off = at - Date.now();
+  return `${dateTime(at)} (${off >= 0 ? `in ${ago(off)}` : `${ago(-off)} ago`})`;
+}
+
+async function loadSchedules() {
+  // As for the DLQ: only the latest answer may render.
+  const mine = ++schedules.request;
+  schedules.loadedAt = Date.now();
+  let list;
+  try {
+    list = (await api('/schedules')).schedules;
+  } catch (err) {
+    if (err instanceof UnauthorizedError) showTokenForm();
+    return;
+  }
+  if (mine !== schedules.request) return;
+  const paused = list.filter((s) => s.paused).length;
+  $('#schedules-caption').textContent =
+    `${num(list.length)} schedule${list.length === 1 ? '' : 's'}` +
+    (paused ? `, ${num(paused)} paused` : '');
+  const rows = [];
+  for (const s of list) {
+    const d = s.schedule;
+    const action = s.paused ? 'resume' : 'pause';
+    rows.push(
+      h(
+        'tr',
+        { dataset: { schedule: d.name, paused: String(s.paused) } },
+        h(
+          'td',
+          { dataset: { col: 'name' } },
+          h(
+            'a',
+            {
+              class: 'schedule',
+              href: `#schedule=${encodeURIComponent(d.name)}`,
+              title: 'the next five fire times',
+              onclick: (e) => {
+                e.preventDefault();
+                void toggleFireTimes(d.name);
+              },
+            },
+            d.name,
+          ),
+        ),
+        h('td', { dataset: { col: 'type' } }, d.type, d.priority ? ` · ${d.priority}` : ''),
+        h(
+          'td',
+          { dataset: { col: 'when' } },
+          d.cron !== undefined ? h('code', {}, d.cron) : `every ${every(d.everyMs)}`,
+        ),
+        h(
+          'td',
+          { dataset: { col: 'timezone' } },
+          d.timezone ?? (d.cron !== undefined ? h('span', { class: 'muted' }, "scheduler's") : '–'),
+        ),
+        h(
+          'td',
+          { dataset: { col: 'state' } },
+          badge(s.paused ? 'paused' : 'active', s.paused ? 'paused' : 'ok'),
+        ),
+        h(
+          'td',
+          { dataset: { col: 'next' } },
+          s.paused ? '–' : s.nextFireAt === null ? 'none' : fireTime(s.nextFireAt),
+        ),
+        h(
+          'td',
+          { class: 'num' },
+          h(
+            'button',
+            {
+              type: 'button',
+              dataset: { action },
+              onclick: () => changeSchedule(d.name, action),
+            },
+            s.paused ? 'Resume' : 'Pause',
+          ),
+          ' ',
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'danger',
+              dataset: { action: 'remove' },
+              onclick: () => changeSchedule(d.name, 'remove'),
+            },
+            'Remove',
+          ),
+        ),
+      ),
+    );
+    if (schedules.open === d.name) rows.push(fireTimesRow(d.name));
+  }
+  fill($('#schedules tbody'), rows.length ? rows : [emptyRow(7, 'No stored schedules')]);
+  if (schedules.open && list.some((s) => s.schedule.name === schedules.open))
+    void loadFireTimes(schedules.open);
+}
+
+function fireTimesRow(name) {
+  return h(
+    'tr',
+    { class: 'fire-times', dataset: { fireTimesOf: name } },
+    h('td', { colspan: 7 }, h('ol', { class: 'fire-times' }, h('li', { class: 'muted' }, '…'))),
+  );
+}
+
+/** Show (or hide) the next five fire times of a schedule under its row. */
+async function toggleFireTimes(name) {
+  schedules.open = schedules.open === name ? undefined : name;
+  await loadSchedules();
+}
+
+async function loadFireTimes(name) {
+  const s = await api(`/schedules/${encodeURIComponent(name)}`).catch((err) => {
+    toast(err.message, true);
+  });
+  const list = document.querySelector(`#schedules tr[data-fire-times-of="${CSS.escape(name)}"] ol`);
+  if (!s || !list) return;
+  const times = s.nextFireTimes ?? [];
+  fill(
+    list,
+    times.length
+      ? times.map((t) => h('li', {}, fireTime(t)))
+      : [h('li', { class: 'muted' }, s.paused ? 'none while paused' : 'no more fire times')],
+  );
+}
+
+const DONE = { pause: 'paused', resume: 'resumed', remove: 'removed' };
+
+/** Pause, resume or remove (once confirmed) a schedule, then read them again. */
+async function changeSchedule(name, action) {
+  if (action === 'remove' && !confirm(`Remove the schedule ${name}? The jobs it fired are kept.`))
+    return;
+  const path = `/schedules/${encodeURIComponent(name)}`;
+  await act(`schedule ${name} ${DONE[action]}`, () =>
+    action === 'remove'
+      ? api(path, { method: 'DELETE' })
+      : api(`${path}/${action}`, { method: 'POST' }),
+  );
+  if (action === 'remove' && schedules.open === name) schedules.open = undefined;
+  await loadSchedules();
+}
+
 // --- job detail --------------------------------------------------------------
 
 async function openJob(id) {
@@ -481,6 +650,7 @@ function onOverview(o) {
       .sort((a, b) => b.at - a.at);
     renderEvents();
   }
+  if (Date.now() - schedules.loadedAt >= SCHEDULES_EVERY_MS) void loadSchedules();
   const dlq = o.metrics?.dlq ?? 0;
   if (dlq !== state.dlqCount) {
     state.dlqCount = dlq;
@@ -503,6 +673,7 @@ let stop;
 function restart() {
   stop?.();
   state.dlqCount = -1;
+  schedules.loadedAt = 0;
   lastRendered.clear();
   stop = followEvents(
     (name, data) =>

@@ -7,8 +7,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { LeaderElection } from '@rfw/cluster';
 import { ensureChromium } from '@rfw/testkit';
 import { NonRetryableError, defineWorker } from '@rfw/worker';
-import { startAdminApi } from '../src/index.js';
-import { useHarness } from './helpers.js';
+import { startAdminApi, type AdminApi } from '../src/index.js';
+import { useHarness, type RunningMonitor } from './helpers.js';
 
 const TOKEN = 'dashboard-token-0123456789';
 /** `UPDATE_SCREENSHOT=1` refreshes the README's picture; otherwise it goes to a temp dir. */
@@ -30,6 +30,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 /** The little of the DOM these page functions touch (the test compiles without DOM types). */
 interface PageDocument {
   querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
 }
 
 /** Wait until the text of `selector` satisfies `test` (polled in the page). */
@@ -72,6 +73,34 @@ describe('integration: dashboard (browser)', () => {
     await browser?.close();
   });
 
+  /** The admin API (and dashboard) of `m`, behind TOKEN; closed after the test. */
+  async function serve(m: RunningMonitor): Promise<AdminApi> {
+    const api = await startAdminApi({
+      monitor: m.monitor,
+      port: 0,
+      token: TOKEN,
+      events: { batchMs: 200 },
+    });
+    h.defer(() => api.close());
+    return api;
+  }
+
+  /** A page on the dashboard at `url` with TOKEN stored; `errors` gets its uncaught errors. */
+  async function openDashboard(url: string, height: number) {
+    const page = await browser.newPage({ viewport: { width: 1440, height } });
+    h.defer(() => page.close());
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.addInitScript((t) => {
+      const storage = (
+        globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
+      ).localStorage;
+      storage.setItem('rfw-admin-token', t);
+    }, TOKEN);
+    await page.goto(url);
+    return { page, errors };
+  }
+
   it(
     'shows jobs appear and finish live, and retries a dead job from the DLQ view',
     { timeout: 150_000 },
@@ -92,13 +121,7 @@ describe('integration: dashboard (browser)', () => {
       });
       await scheduler.start();
       h.defer(() => scheduler.stop());
-      const api = await startAdminApi({
-        monitor: m.monitor,
-        port: 0,
-        token: TOKEN,
-        events: { batchMs: 200 },
-      });
-      h.defer(() => api.close());
+      const api = await serve(m);
 
       let indexerFixed = false;
       const stopSweeps = new AbortController();
@@ -137,17 +160,7 @@ describe('integration: dashboard (browser)', () => {
       // Registered after the managers, so it runs before their shutdown.
       h.defer(async () => stopSweeps.abort());
 
-      const page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
-      h.defer(() => page.close());
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.addInitScript((t) => {
-        const storage = (
-          globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
-        ).localStorage;
-        storage.setItem('rfw-admin-token', t);
-      }, TOKEN);
-      await page.goto(api.url);
+      const { page, errors } = await openDashboard(api.url, 1400);
       await waitForText(page, '#live', 'live');
       await waitForText(page, '#leaders tr[data-role="monitor"] td:nth-child(2)', 'monitor-1');
 
@@ -233,29 +246,13 @@ describe('integration: dashboard (browser)', () => {
     { timeout: 90_000 },
     async () => {
       const m = await h.monitor({ nodeId: 'monitor-lat', refreshIntervalMs: 300 });
-      const api = await startAdminApi({
-        monitor: m.monitor,
-        port: 0,
-        token: TOKEN,
-        events: { batchMs: 200 },
-      });
-      h.defer(() => api.close());
+      const api = await serve(m);
       await h.manager([
         defineWorker('quick', async () => {
           await sleep(150);
         }),
       ]);
-      const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-      h.defer(() => page.close());
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.addInitScript((t) => {
-        const storage = (
-          globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
-        ).localStorage;
-        storage.setItem('rfw-admin-token', t);
-      }, TOKEN);
-      await page.goto(api.url);
+      const { page, errors } = await openDashboard(api.url, 1000);
       await waitForText(page, '#live', 'live');
 
       const q = await h.queue();
@@ -277,6 +274,96 @@ describe('integration: dashboard (browser)', () => {
       await h.manager([defineWorker('stuck', async () => 'done')]);
       await waitForText(page, `${stuck} [data-col="oldest-wait"]`, '–');
       await waitForText(page, `${stuck} [data-col="run-p50"]`, /^\d+ ms$/);
+      expect(errors).toEqual([]);
+    },
+  );
+
+  it(
+    'lists stored schedules with their next fire times, and pauses and removes one',
+    { timeout: 90_000 },
+    async () => {
+      const m = await h.monitor({ nodeId: 'monitor-sched', refreshIntervalMs: 300 });
+      const api = await serve(m);
+      const call = async (path: string, method = 'GET', body?: unknown) => {
+        const res = await fetch(`${api.url}/api${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${TOKEN}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.text();
+        return {
+          status: res.status,
+          body: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
+        };
+      };
+      const { page, errors } = await openDashboard(api.url, 1400);
+      await waitForText(page, '#live', 'live');
+      await waitForText(page, '#schedules-caption', '0 schedules');
+
+      // Added through the API while the page is open: the page lists them.
+      const nightly = await call('/schedules', 'POST', {
+        name: 'nightly-report',
+        cron: '30 2 * * *',
+        timezone: 'Europe/Berlin',
+        type: 'report',
+        priority: 'high',
+      });
+      expect(nightly.status).toBe(201);
+      const heartbeat = await call('/schedules', 'POST', {
+        name: 'heartbeat',
+        everyMs: 90_000,
+        type: 'ping',
+      });
+      expect(heartbeat.status).toBe(201);
+      const row = (name: string) => `#schedules tr[data-schedule="${name}"]`;
+      await waitForText(page, '#schedules-caption', '2 schedules');
+      await waitForText(page, `${row('nightly-report')} [data-col="when"]`, '30 2 * * *');
+      await waitForText(page, `${row('nightly-report')} [data-col="timezone"]`, 'Europe/Berlin');
+      await waitForText(page, `${row('nightly-report')} [data-col="type"]`, 'report · high');
+      await waitForText(page, `${row('nightly-report')} [data-col="state"]`, 'active');
+      await waitForText(page, `${row('nightly-report')} [data-col="next"]`, /\(in (\d+h )?\d+m/);
+      await waitForText(page, `${row('heartbeat')} [data-col="when"]`, 'every 1m30s');
+      await waitForText(page, `${row('heartbeat')} [data-col="timezone"]`, '–');
+      expect(
+        await page.locator('#schedules tr[data-schedule] [data-col="name"]').allTextContents(),
+      ).toEqual(['heartbeat', 'nightly-report']);
+
+      // Its name opens the next five fire times, a day apart.
+      await page.locator(`${row('nightly-report')} a.schedule`).click();
+      const fireTimes = page.locator('#schedules tr[data-fire-times-of="nightly-report"] li');
+      await page.waitForFunction(
+        (sel) => {
+          const doc = (globalThis as unknown as { document: PageDocument }).document;
+          const items = Array.from(doc.querySelectorAll(sel as string));
+          return items.length === 5 && items.every((li) => /\(in /.test(li.textContent ?? ''));
+        },
+        '#schedules tr[data-fire-times-of="nightly-report"] li',
+        { timeout: 30_000, polling: 100 },
+      );
+      expect(await fireTimes.count()).toBe(5);
+
+      // Paused from the page: the API says so.
+      await page.locator(`${row('nightly-report')} button[data-action="pause"]`).click();
+      await waitForText(page, `${row('nightly-report')} [data-col="state"]`, 'paused');
+      await waitForText(page, `${row('nightly-report')} [data-col="next"]`, '–');
+      await waitForText(page, `${row('nightly-report')} button[data-action="resume"]`, 'Resume');
+      await waitForText(page, '#schedules-caption', '2 schedules, 1 paused');
+      const paused = await call('/schedules/nightly-report');
+      expect(paused).toMatchObject({
+        status: 200,
+        body: { paused: true, by: 'monitor:monitor-sched', nextFireTimes: [] },
+      });
+      expect((await m.monitor.queue.schedules.get('heartbeat'))?.paused).toBe(false);
+
+      // Removed from the page, once confirmed.
+      page.once('dialog', (d) => void d.accept());
+      await page.locator(`${row('heartbeat')} button[data-action="remove"]`).click();
+      await page.locator(row('heartbeat')).waitFor({ state: 'detached' });
+      await waitForText(page, '#schedules-caption', '1 schedule, 1 paused');
+      expect((await call('/schedules/heartbeat')).status).toBe(404);
       expect(errors).toEqual([]);
     },
   );
