@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { JobQueue } from '@rfw/core';
 import { NatsServer, spawnService, type ServiceProcess } from '@rfw/testkit';
-import { badRequest, type BadRequest } from './support/bad-requests.js';
+import { addTargetSchedules, badRequest, type BadRequest } from './support/bad-requests.js';
 import { repoRoot } from './support/paths.js';
 import { writeReport } from './support/report.js';
 
@@ -47,6 +47,7 @@ describe('integration: chaos: malformed admin API requests', () => {
     const started = Date.now();
     const prefix = 'chaos6b';
     queue = await JobQueue.connect({ servers: server.url, prefix });
+    await addTargetSchedules(queue);
     // A stand-in indexing worker, so search requests get an answer instead of
     // waiting out the monitor's search timeout.
     nc = await connect({ servers: server.url });

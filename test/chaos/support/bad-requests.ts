@@ -5,6 +5,7 @@
  * none.
  */
 import fc from 'fast-check';
+import type { JobQueue } from '@rfw/core';
 
 export interface BadRequest {
   method: string;
@@ -18,6 +19,24 @@ export interface BadRequest {
 }
 
 const enc = new TextEncoder();
+
+/**
+ * Stored schedules the bad requests mostly name, so that the schedule routes
+ * get past their 404; `addTargetSchedules()` adds them. No DELETE names the
+ * first, so it stays for the whole run.
+ */
+export const SCHEDULE_NAMES = ['chaos-cron', 'chaos-every', 'chaos-paused'] as const;
+
+/** Add the schedules of SCHEDULE_NAMES (cron, interval, paused) to `queue`'s installation. */
+export async function addTargetSchedules(queue: JobQueue): Promise<void> {
+  const [cron, every, paused] = SCHEDULE_NAMES;
+  await queue.schedules.add({ name: cron, cron: '0 3 * * *', timezone: 'UTC', type: 'chaos' });
+  await queue.schedules.add({ name: every, everyMs: 3_600_000, type: 'chaos' });
+  await queue.schedules.add(
+    { name: paused, cron: '*/10 * * * * *', type: 'chaos' },
+    { paused: true },
+  );
+}
 
 /** Route templates of the admin API (from its OpenAPI document) plus unknown ones. */
 const ROUTES: Array<[string, string]> = [
@@ -42,6 +61,14 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/api/search'],
   ['GET', '/api/overview'],
   ['GET', '/api/events'],
+  ['GET', '/api/schedules'],
+  ['POST', '/api/schedules'],
+  ['GET', '/api/schedules/{name}'],
+  ['PATCH', '/api/schedules/{name}'],
+  ['DELETE', '/api/schedules/{name}'],
+  ['POST', '/api/schedules/{name}/pause'],
+  ['POST', '/api/schedules/{name}/resume'],
+  ['GET', '/api/schedules/{name}/next'],
   ['GET', '/api/{id}'],
   ['DELETE', '/api/jobs/{id}'],
 ];
@@ -70,7 +97,18 @@ const segment = fc.oneof(
 );
 
 const queryKey = fc.oneof(
-  fc.constantFrom('status', 'type', 'priority', 'limit', 'cursor', 'q', 'bucket', 'prefix'),
+  fc.constantFrom(
+    'status',
+    'type',
+    'priority',
+    'limit',
+    'cursor',
+    'q',
+    'bucket',
+    'prefix',
+    'count',
+    'after',
+  ),
   fc.string({ maxLength: 12 }),
 );
 const queryValue = fc.oneof(
@@ -80,6 +118,8 @@ const queryValue = fc.oneof(
     '-1',
     '1001',
     '1e3',
+    '8640000000000001',
+    '2030-01-01T00:00:00Z',
     'NaN',
     'null',
     'true',
@@ -135,6 +175,55 @@ const body: fc.Arbitrary<{ contentType?: string; body?: Uint8Array }> = fc.oneof
       .map((v) => ({ contentType: 'application/json', body: enc.encode(JSON.stringify(v)) })),
   },
   {
+    // Near misses of a schedule (POST /api/schedules, PATCH /api/schedules/{name}).
+    weight: 8,
+    arbitrary: fc
+      .record(
+        {
+          name: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,70}$/), fc.string(), fc.integer()),
+          type: fc.oneof(fc.stringMatching(/^[a-z][a-z0-9_-]{0,20}$/), fc.string(), fc.integer()),
+          cron: fc.oneof(
+            fc.constantFrom(
+              '* * * * *',
+              '0 3 * * *',
+              '*/5 * * * * *',
+              '* * *',
+              '61 * * * *',
+              '0 0 31 2 *',
+              '0 0 30 2 *',
+              '@daily',
+              'L W # ? *',
+              '1-0 * * * *',
+              '*/0 * * * *',
+              '',
+            ),
+            fc.string({ maxLength: 300 }),
+            fc.integer(),
+          ),
+          everyMs: fc.oneof(
+            fc.integer(),
+            fc.constantFrom(99, 100, 1e21, Number.MAX_SAFE_INTEGER, 2 ** 53),
+            fc.double(),
+            fc.string(),
+          ),
+          timezone: fc.oneof(
+            fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Olympus', 'Etc/GMT+14', 'utc', ''),
+            fc.string({ maxLength: 80 }),
+          ),
+          payload: fc.jsonValue({ maxDepth: 2 }),
+          priority: fc.oneof(fc.constantFrom('high', 'urgent', ''), fc.integer()),
+          maxRetries: fc.oneof(fc.integer(), fc.string()),
+          timeout: fc.oneof(fc.integer(), fc.constant(-1), fc.double()),
+          misfire: fc.oneof(fc.constantFrom('latest', 'all', 'skip', 'never'), fc.integer()),
+          misfireGraceMs: fc.oneof(fc.integer(), fc.constant(Number.MAX_SAFE_INTEGER)),
+          paused: fc.oneof(fc.boolean(), fc.string()),
+          extra: fc.jsonValue({ maxDepth: 1 }),
+        },
+        { requiredKeys: [] },
+      )
+      .map((v) => ({ contentType: 'application/json', body: enc.encode(JSON.stringify(v)) })),
+  },
+  {
     weight: 4,
     arbitrary: fc
       .string({ maxLength: 100 })
@@ -183,6 +272,11 @@ export const badRequest: fc.Arbitrary<BadRequest> = fc
     ),
     id: segment,
     type: segment,
+    // Mostly the names of the stored schedules the test adds, so that the routes get past 404.
+    name: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...SCHEDULE_NAMES) },
+      { weight: 2, arbitrary: segment },
+    ),
     query: fc.array(fc.tuple(queryKey, queryValue), { maxLength: 4 }),
     body,
     auth: fc.oneof(
@@ -192,14 +286,18 @@ export const badRequest: fc.Arbitrary<BadRequest> = fc
       { weight: 1, arbitrary: fc.constant('malformed' as const) },
     ),
   })
-  .map((r) => ({
-    method: r.methodSwap ?? r.route[0],
-    route:
-      r.route[1].startsWith('/api/') && ROUTES.some((x) => x[1] === r.route[1])
-        ? r.route[1]
-        : '/api/<random>',
-    path: r.route[1].replace('{id}', r.id).replace('{type}', r.type),
-    query: r.query,
-    ...r.body,
-    auth: r.auth,
-  }));
+  .map((r) => {
+    const method = r.methodSwap ?? r.route[0];
+    const name = method === 'DELETE' && r.name === SCHEDULE_NAMES[0] ? SCHEDULE_NAMES[1] : r.name;
+    return {
+      method,
+      route:
+        r.route[1].startsWith('/api/') && ROUTES.some((x) => x[1] === r.route[1])
+          ? r.route[1]
+          : '/api/<random>',
+      path: r.route[1].replace('{id}', r.id).replace('{type}', r.type).replace('{name}', name),
+      query: r.query,
+      ...r.body,
+      auth: r.auth,
+    };
+  });
