@@ -1,5 +1,7 @@
 /**
- * Streams one object from a source node to a target node, keeping its version
+ * Copies one object from a source node to a target node (streamed; up to 1 MiB
+ * from a source that reads objects whole, such as a file node, through one
+ * checked buffer instead), keeping its version
  * id, mtime, content type and user metadata, and verifies the copy: the
  * SHA-256 computed while writing must match the source's, and the committed
  * object (head, or a full re-read with `verify: 'deep'`) must be that version.
@@ -100,15 +102,24 @@ async function openSource(o: CopyOptions): Promise<GetResult> {
   } catch (err) {
     throw sourceError(o.source.id, err);
   }
-  if (!sameVersion(src.info, o.expected)) {
+  try {
+    checkExpected(o, src.info);
+  } catch (err) {
     src.body.destroy();
+    throw err;
+  }
+  return src;
+}
+
+/** @throws CopySourceError (`changed`) when the source no longer holds the expected version */
+function checkExpected(o: CopyOptions, info: ObjectInfo): void {
+  if (!sameVersion(info, o.expected)) {
     throw new CopySourceError(
       o.source.id,
       'changed',
-      `source ${o.source.id} now holds version ${src.info.versionId}, not ${o.expected.versionId}`,
+      `source ${o.source.id} now holds version ${info.versionId}, not ${o.expected.versionId}`,
     );
   }
-  return src;
 }
 
 /**
@@ -124,51 +135,110 @@ export async function copyObject(o: CopyOptions): Promise<CopyResult> {
   let createdBucket = false;
   for (;;) {
     o.signal?.throwIfAborted();
-    const src = await openSource(o);
-    let sourceFailure: unknown;
-    src.body.on('error', (err: unknown) => {
-      sourceFailure ??= err;
-    });
-    const onAbort = (): void => {
-      src.body.destroy(o.signal?.reason as Error);
-    };
-    o.signal?.addEventListener('abort', onAbort, { once: true });
-    let body: Readable = src.body;
-    if (o.bandwidth) {
-      const throttled = o.bandwidth.stream(o.signal);
-      src.body.on('error', (err: Error) => throttled.destroy(err));
-      body = src.body.pipe(throttled);
-    }
-    let written: ObjectInfo;
+    let copied: { source: ObjectInfo; written: ObjectInfo };
     try {
-      written = await o.target.put(o.bucket, o.key, body, {
-        versionId: src.info.versionId,
-        mtime: src.info.mtime,
-        contentType: src.info.contentType,
-        userMetadata: src.info.userMetadata,
-      });
+      copied = (await copyWhole(o)) ?? (await copyStream(o));
     } catch (err) {
-      if (o.signal?.aborted) throw o.signal.reason;
-      if (sourceFailure !== undefined) throw sourceError(o.source.id, sourceFailure);
       if (err instanceof BucketNotFoundError && !createdBucket) {
         await o.target.createBucket(o.bucket);
         createdBucket = true;
         continue;
       }
       throw err;
-    } finally {
-      o.signal?.removeEventListener('abort', onAbort);
-      src.body.destroy();
     }
-    const wantSha = src.info.sha256;
-    if (written.size !== src.info.size || (wantSha !== '' && written.sha256 !== wantSha)) {
+    const { source, written } = copied;
+    const wantSha = source.sha256;
+    if (written.size !== source.size || (wantSha !== '' && written.sha256 !== wantSha)) {
       throw new CopyVerificationError(
         o.target.id,
-        `copy to ${o.target.id} wrote ${written.size} bytes with SHA-256 ${written.sha256}, expected ${src.info.size} bytes with ${wantSha}`,
+        `copy to ${o.target.id} wrote ${written.size} bytes with SHA-256 ${written.sha256}, expected ${source.size} bytes with ${wantSha}`,
       );
     }
     await checkCommitted(o, written);
     return { info: written, bytes: written.size, durationMs: performance.now() - started };
+  }
+}
+
+const putOptions = (info: ObjectInfo) => ({
+  versionId: info.versionId,
+  mtime: info.mtime,
+  contentType: info.contentType,
+  userMetadata: info.userMetadata,
+});
+
+/** Objects up to this size are copied through one buffer when the source can read them whole. */
+const WHOLE_COPY_BYTES = 1024 * 1024;
+/** Piece of a buffered copy passed through the bandwidth limit at once (as its stream does). */
+const BANDWIDTH_SLICE = 64 * 1024;
+
+/** A source that reads a small object whole, checked (the file driver's `getWhole`). */
+interface WholeReader {
+  getWhole(
+    bucket: string,
+    key: string,
+    maxBytes: number,
+  ): Promise<{ info: ObjectInfo; data: Buffer } | undefined>;
+}
+
+function readsWhole(store: ObjectStore): store is ObjectStore & WholeReader {
+  return typeof (store as Partial<WholeReader>).getWhole === 'function';
+}
+
+/**
+ * The copy of a small object from a source that reads it whole: one checked read into a
+ * buffer (size, block CRC32s and SHA-256 against the source's metadata), one buffered put.
+ * @returns `undefined` when the source cannot (or the object is too big): stream it instead
+ */
+async function copyWhole(
+  o: CopyOptions,
+): Promise<{ source: ObjectInfo; written: ObjectInfo } | undefined> {
+  if (o.expected.size > WHOLE_COPY_BYTES || !readsWhole(o.source)) return undefined;
+  let got: { info: ObjectInfo; data: Buffer } | undefined;
+  try {
+    got = await o.source.getWhole(o.bucket, o.key, WHOLE_COPY_BYTES);
+  } catch (err) {
+    throw sourceError(o.source.id, err);
+  }
+  if (!got) return undefined;
+  checkExpected(o, got.info);
+  if (o.bandwidth) {
+    for (let off = 0; off < got.data.length; off += BANDWIDTH_SLICE)
+      await o.bandwidth.take(Math.min(BANDWIDTH_SLICE, got.data.length - off), o.signal);
+  }
+  o.signal?.throwIfAborted();
+  const written = await o.target.put(o.bucket, o.key, got.data, putOptions(got.info));
+  return { source: got.info, written };
+}
+
+/** The streamed copy: the source's verifying stream into the target's put. */
+async function copyStream(o: CopyOptions): Promise<{ source: ObjectInfo; written: ObjectInfo }> {
+  const src = await openSource(o);
+  let sourceFailure: unknown;
+  src.body.on('error', (err: unknown) => {
+    sourceFailure ??= err;
+  });
+  const onAbort = (): void => {
+    src.body.destroy(o.signal?.reason as Error);
+  };
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  let body: Readable = src.body;
+  if (o.bandwidth) {
+    const throttled = o.bandwidth.stream(o.signal);
+    src.body.on('error', (err: Error) => throttled.destroy(err));
+    body = src.body.pipe(throttled);
+  }
+  try {
+    return {
+      source: src.info,
+      written: await o.target.put(o.bucket, o.key, body, putOptions(src.info)),
+    };
+  } catch (err) {
+    if (o.signal?.aborted) throw o.signal.reason;
+    if (sourceFailure !== undefined) throw sourceError(o.source.id, sourceFailure);
+    throw err;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    src.body.destroy();
   }
 }
 

@@ -5,9 +5,37 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { FaultManifest } from '@rfw/storage/testing';
+import { makeFaultyStore, type FaultManifest, type FaultKind } from '@rfw/storage/testing';
 
 type Stamp = string;
+
+/**
+ * The bench's store: 3 nodes, `objects` objects (no large ones) in bucket `data`, the bench's
+ * seed, and `faultsEach` faults of each object-fault kind (`0`: a clean store, no temp files
+ * or partial uploads either).
+ */
+export function benchStore(
+  dir: string,
+  objects: number,
+  faultsEach: number,
+): Promise<FaultManifest> {
+  const clean: Partial<Record<FaultKind, number>> =
+    faultsEach === 0 ? { 'temp-file': 0, 'partial-upload': 0 } : {};
+  return makeFaultyStore({
+    dir,
+    nodes: 3,
+    objects,
+    largeObjects: 0,
+    seed: 2026,
+    faults: {
+      bitrot: faultsEach,
+      'missing-replica': faultsEach,
+      'stale-version': faultsEach,
+      truncated: faultsEach,
+      ...clean,
+    },
+  });
+}
 
 /** `node|bucket/key` -> stamp of the files of that replica's directory. */
 export async function replicaStamps(m: FaultManifest): Promise<Map<string, Stamp>> {

@@ -16,9 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { JobQueue } from '@rfw/core';
-import { makeFaultyStore, type FaultManifest } from '@rfw/storage/testing';
+import type { FaultManifest } from '@rfw/storage/testing';
 import { NatsServer } from '@rfw/testkit';
-import { checkRepairs, replicaStamps, type FaultCheck } from './faults.js';
+import { benchStore, checkRepairs, replicaStamps, type FaultCheck } from './faults.js';
 import { freeBytes, metadataWalk, plainCopy, readAndHash, timed } from './limits.js';
 import { runStep, type StepContext } from './steps.js';
 import { formatTable, type BenchRow } from './table.js';
@@ -60,21 +60,7 @@ for (const g of groups) {
 
 const work = await fs.mkdtemp(path.join(values.dir, 'rfw-storage-bench-'));
 const faultsEach = Math.max(1, Math.round(objects * 0.003));
-const gen = await timed(() =>
-  makeFaultyStore({
-    dir: path.join(work, 'store'),
-    nodes: 3,
-    objects,
-    largeObjects: 0,
-    seed: 2026,
-    faults: {
-      bitrot: faultsEach,
-      'missing-replica': faultsEach,
-      'stale-version': faultsEach,
-      truncated: faultsEach,
-    },
-  }),
-);
+const gen = await timed(() => benchStore(path.join(work, 'store'), objects, faultsEach));
 const manifest: FaultManifest = gen.value;
 console.error(`generated ${objects} objects in ${(gen.ms / 1000).toFixed(1)} s under ${work}`);
 
