@@ -24,7 +24,18 @@ export {
   LIMITS,
   DEFAULTS,
 } from './job.js';
-export type { Job, JobBackoff, JobTransition } from './job.js';
+export type {
+  Job,
+  JobBackoff,
+  JobTransition,
+  ChildFailurePolicy,
+  ParentRef,
+  FlowSummary,
+} from './job.js';
+export { CHILD_FAILURE_POLICIES } from './job.js';
+export type { FlowJob, FlowChild, FlowNode } from './flow-options.js';
+export { MAX_FLOW_JOBS } from './flow-options.js';
+export type { ChildEnding, ChildEndings } from './flow-state.js';
 export {
   RfwError,
   JobValidationError,

@@ -66,5 +66,6 @@ export { listDeadLetters, purgeDeadLetters, decodeDeadLetter } from './dead-lett
 export { bucketKeys } from './kv-keys.js';
 export { hasBatchDirectGet, MAX_BATCH, readQueueCoverage } from './batch-reads.js';
 export { forgetDecodedHeaders } from './nats-client-patches.js';
+export { recordChildEnding, readChildEndings, settleParent, sortEndings } from './flow-state.js';
 export { parseSchedule, type FieldErrorFactory } from './periodic-schedule.js';
 export { SCHEDULE_KEYS, decodeStoredSchedule, scheduleKey } from './schedule-store.js';

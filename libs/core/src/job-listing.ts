@@ -117,6 +117,7 @@ function jobFromMessage(ctx: CoreContext, m: StoredMsg, state: JobState): Job | 
       createdAt: created,
       runAt: d.job.runAt ?? created,
       attempts: d.job.attempts,
+      parent: d.job.parent,
       location: {
         stream:
           m.subject.split('.')[1] === 'delayed' ? ctx.names.delayedStream : ctx.names.jobsStream,

@@ -32,7 +32,7 @@ import {
 } from './job-listing.js';
 import { mapPublishError } from './nats-errors.js';
 import type { ProvisionOptions } from './provision.js';
-import { addTransition, newRecord } from './records.js';
+import { addTransition, compiledRecord } from './records.js';
 import {
   compileSchedule,
   validateId,
@@ -53,6 +53,15 @@ import {
 import { pausedKey, type PauseRecord } from './cluster-wire.js';
 import { validateType } from './schedule-options.js';
 import { bucketKeys } from './kv-keys.js';
+import {
+  compileFlow,
+  flowIds,
+  type CompiledFlow,
+  type FlowJob,
+  type FlowNode,
+} from './flow-options.js';
+import { cancelChildren, createWaitingParent, withFlowCounts } from './flow-enqueue.js';
+import { recordChildEnding, settleParent } from './flow-state.js';
 
 /** Options of `JobQueue.connect()`. */
 export interface JobQueueOptions extends ConnectOptions {
@@ -190,22 +199,7 @@ export class JobQueue implements AsyncDisposable {
     const delayed = job.runAt > Date.now();
     const state: JobState = delayed ? 'delayed' : 'pending';
     const record = (location?: { stream: string; seq: number }): Job =>
-      newRecord(
-        {
-          id: job.id,
-          type: job.type,
-          priority: job.priority,
-          payload: job.payload,
-          maxRetries: job.maxRetries,
-          timeoutMs: job.timeoutMs,
-          createdAt: job.createdAt,
-          runAt: job.runAt,
-          backoff: job.backoff,
-          location,
-        },
-        state,
-        job.createdAt,
-      );
+      compiledRecord(job, state, { location });
     // An explicit id that exists and is not finished is already enqueued: nothing to do.
     // One whose job finished runs again: its record is replaced *before* the publish,
     // so no worker can see the old terminal record and skip the new run.
@@ -246,6 +240,7 @@ export class JobQueue implements AsyncDisposable {
       createdAt: job.createdAt,
       runAt: delayed ? job.runAt : undefined,
       backoff: job.backoff,
+      parent: job.parent,
     });
     // A re-run needs its own dedupe id: the first run's may still be in the window.
     const msgID = rerun ? `${job.id}.rerun.${rerun.revision}` : job.id;
@@ -284,7 +279,7 @@ export class JobQueue implements AsyncDisposable {
   async get(id: string): Promise<Job | undefined> {
     validateId(id);
     const rec = await this.ctx.records.get(id);
-    if (rec) return rec.job;
+    if (rec) return rec.job.flow ? withFlowCounts(this.ctx, rec.job) : rec.job;
     const found = await locateJob(this.ctx, id);
     if (found) return found;
     // A worker may have finished the job while the scan ran: it writes the
@@ -333,6 +328,56 @@ export class JobQueue implements AsyncDisposable {
   /** List jobs, filtered, one page at a time. */
   async list(filter: JobFilter = {}): Promise<JobPage> {
     return listJobs(this.ctx, filter);
+  }
+
+  /**
+   * Enqueue a flow: a job that runs once the jobs it waits for (its children,
+   * nested to any depth) have ended, each child's failure handled by its
+   * `onFailure` (`fail`: the parent ends `dead` at once; `continue`: the
+   * parent runs and reads the failure; `ignore`: it runs without it). The
+   * parent's handler reads its children's results with `ctx.children()`.
+   * Children are enqueued first, pipelined, then each parent's record
+   * (`waiting`); a flow cut short by an error or a crash is completed by
+   * calling `flow()` again with the same root `options.id`. Resolves with the
+   * tree of ids (children are `<parent>-<index>`); `duplicate` when a job
+   * with the root's id exists and is not this flow still waiting. Throws
+   * `JobValidationError` naming the node (`children[3].priority`) and what
+   * `schedule()` throws.
+   */
+  async flow(root: FlowJob): Promise<FlowNode & { duplicate: boolean }> {
+    const compiled = compileFlow(root);
+    const ids = flowIds(compiled);
+    const leaves: CompiledJob[] = [];
+    const parents: CompiledFlow[] = [];
+    const walk = (f: CompiledFlow): void => {
+      if (!f.children.length) leaves.push(f.job);
+      else {
+        f.children.forEach(walk);
+        parents.push(f);
+      }
+    };
+    walk(compiled);
+    for (const j of leaves) this.checkSize(j);
+    if (!parents.length) return { ...ids, ...(await this.storeTyped(compiled.job)) };
+    if (compiled.job.explicitId) {
+      const existing = await this.ctx.records.get(compiled.job.id);
+      const sameFlow =
+        existing?.job.state === 'waiting' &&
+        existing.job.flow?.children === compiled.children.length;
+      if (existing && !sameFlow) return { ...ids, duplicate: true };
+    }
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < leaves.length) await this.storeTyped(leaves[next++] as CompiledJob);
+    };
+    await Promise.all(Array.from({ length: Math.min(256, leaves.length) }, lane));
+    // Bottom-up: a parent's record after its children's, each settled at once
+    // (its children may all have ended already).
+    for (const p of parents) {
+      await createWaitingParent(this.ctx, p.job, p.children.length);
+      await settleParent(this.ctx, p.job.id, p.children.length);
+    }
+    return { ...ids, duplicate: false };
   }
 
   /** Counts per type and priority, and in total. */
@@ -388,6 +433,11 @@ export class JobQueue implements AsyncDisposable {
     } catch (err) {
       throw mapPublishError(err, subject);
     }
+    // A child's ending counts for its flow; a parent cancelled while it
+    // waited takes its children that have not ended with it.
+    await recordChildEnding(ctx, job);
+    if (job.flow && job.history[job.history.length - 2]?.state === 'waiting')
+      await cancelChildren(job, (child) => this.cancel(child));
     return job;
   }
 

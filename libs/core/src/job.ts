@@ -19,6 +19,8 @@ export const PRIORITIES: readonly Priority[] = ['critical', 'high', 'normal', 'l
 export const JobState = {
   Pending: 'pending',
   Delayed: 'delayed',
+  /** A flow's parent, until its children have ended (see `JobQueue.flow()`). */
+  Waiting: 'waiting',
   Running: 'running',
   Retrying: 'retrying',
   Succeeded: 'succeeded',
@@ -92,6 +94,42 @@ export interface Job<P = unknown> {
   history: JobTransition[];
   /** Where the job's message currently sits, while pending or delayed. */
   location?: { stream: string; seq: number };
+  /** On a child of a flow: its parent, and what the child's failure does to it. */
+  parent?: ParentRef;
+  /** On a flow's parent: how many children it waits for, and (from `get()`) how far they are. */
+  flow?: FlowSummary;
+}
+
+/**
+ * What a child's failure (it ended `dead` or `cancelled`) does to its parent:
+ * `fail` ends the parent `dead` at once; `continue` runs the parent once all
+ * children ended and hands it the failure; `ignore` runs it too, without the
+ * failure in its children's results (counted as `ignored`).
+ */
+export type ChildFailurePolicy = 'fail' | 'continue' | 'ignore';
+/** Every child failure policy. */
+export const CHILD_FAILURE_POLICIES: readonly ChildFailurePolicy[] = ['fail', 'continue', 'ignore'];
+
+/** A flow child's link to its parent. */
+export interface ParentRef {
+  /** The parent's id. */
+  id: string;
+  /** What this child's failure does to the parent. */
+  onFailure: ChildFailurePolicy;
+  /** How many children the parent has (this one included). */
+  siblings: number;
+}
+
+/** A flow parent's children, counted. */
+export interface FlowSummary {
+  /** How many children the parent waits for. */
+  children: number;
+  /** Children that ended `succeeded` (filled in by `get()`). */
+  succeeded?: number;
+  /** Children that ended `dead`. */
+  dead?: number;
+  /** Children that ended `cancelled`. */
+  cancelled?: number;
 }
 
 /** Retry delay = min(capMs, baseMs * factor^(retry-1)), with full jitter. */

@@ -41,6 +41,10 @@ export class Names {
   get eventsStream(): string {
     return `${this.prefix}_events`;
   }
+  /** Stream `<prefix>_flows`: one message per ended child of a flow, by parent. */
+  get flowsStream(): string {
+    return `${this.prefix}_flows`;
+  }
   /** KV bucket: job id -> job record. */
   get jobsBucket(): string {
     return `${this.prefix}_jobs`;
@@ -120,6 +124,17 @@ export class Names {
   /** `<prefix>.events.>`: every event subject. */
   get eventsWildcard(): string {
     return `${this.prefix}.events.>`;
+  }
+  /**
+   * `<prefix>.flow.<parent id>.<state>`: the ending of a child of that parent
+   * (`succeeded`, `dead`, `cancelled`; `*` for all).
+   */
+  flowSubject(parentId: string, state: JobState | '*'): string {
+    return `${this.prefix}.flow.${parentId}.${state}`;
+  }
+  /** `<prefix>.flow.>`: every flow subject. */
+  get flowsWildcard(): string {
+    return `${this.prefix}.flow.>`;
   }
   /** Core NATS control subject for a job type: cancel a running job, etc. */
   controlSubject(kind: 'cancel' | 'pause' | 'resume', type: string): string {

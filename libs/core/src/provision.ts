@@ -61,6 +61,11 @@ function sameValue(a: unknown, b: unknown): boolean {
  */
 export const PROVISION_RETRY_MS = 30_000;
 
+/** How long a flow's child endings are kept: a parent may wait this long. */
+export const FLOWS_MAX_AGE_MS = 30 * 24 * 3600_000;
+/** How long a child's ending is deduplicated by `<parent>.<child>`. */
+export const FLOWS_DUPLICATE_WINDOW_MS = 3600_000;
+
 function isTransient(err: unknown): boolean {
   return (
     err instanceof TimeoutError ||
@@ -279,6 +284,20 @@ export async function provisionCore(
     },
     onDrift,
     { max_age: nanos(eventsAge.fallback) },
+  );
+  // Flows: a child's ending is deduplicated by `<parent>.<child>` for an hour
+  // (a replay after a crash comes within the ack wait); a parent is released
+  // only after a count of distinct children (see flow-state.ts).
+  await ensureStream(
+    jsm,
+    {
+      name: names.flowsStream,
+      subjects: [names.flowsWildcard],
+      retention: RetentionPolicy.Limits,
+      ...common,
+    },
+    onDrift,
+    { max_age: nanos(FLOWS_MAX_AGE_MS), duplicate_window: nanos(FLOWS_DUPLICATE_WINDOW_MS) },
   );
   const jobs = await ensureBucket(nc, jsm, names.jobsBucket, { history: 1, replicas }, onDrift);
   const control = await ensureBucket(

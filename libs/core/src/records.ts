@@ -7,6 +7,7 @@ import { JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { LIMITS, type Job, type JobState, type JobTransition } from './job.js';
 import { decodeRecord, encodeRecord } from './wire.js';
+import type { CompiledJob } from './schedule-options.js';
 
 export interface VersionedJob {
   job: Job;
@@ -92,4 +93,29 @@ export function newRecord(
     updatedAt: at,
     history: [{ state, at }],
   };
+}
+
+/** The first record of a job as `schedule()` or `flow()` compiled it. */
+export function compiledRecord(
+  job: CompiledJob,
+  state: JobState,
+  extra: Partial<Pick<Job, 'location' | 'flow' | 'runAt'>> = {},
+): Job {
+  return newRecord(
+    {
+      id: job.id,
+      type: job.type,
+      priority: job.priority,
+      payload: job.payload,
+      maxRetries: job.maxRetries,
+      timeoutMs: job.timeoutMs,
+      createdAt: job.createdAt,
+      backoff: job.backoff,
+      parent: job.parent,
+      ...extra,
+      runAt: extra.runAt ?? job.runAt,
+    },
+    state,
+    job.createdAt,
+  );
 }

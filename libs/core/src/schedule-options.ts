@@ -4,7 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import { JobValidationError } from './errors.js';
-import { DEFAULTS, LIMITS, PRIORITIES, type JobBackoff, type Priority } from './job.js';
+import {
+  DEFAULTS,
+  LIMITS,
+  PRIORITIES,
+  type JobBackoff,
+  type ParentRef,
+  type Priority,
+} from './job.js';
 
 /** Options of `JobQueue.schedule()`; every field is optional. */
 export interface ScheduleOptions {
@@ -60,6 +67,8 @@ export interface CompiledJob {
   backoff?: JobBackoff;
   /** With `unique.periodMs`: a job finished less than this long ago is still a duplicate. */
   uniquePeriodMs?: number;
+  /** On a flow's child: its parent. */
+  parent?: ParentRef;
 }
 
 const enc = new TextEncoder();

@@ -5,7 +5,16 @@
  */
 import { carriedTrace, type CarriedTrace } from './tracing.js';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
-import { LIMITS, PRIORITIES, type Job, type JobBackoff, type Priority } from './job.js';
+import {
+  CHILD_FAILURE_POLICIES,
+  LIMITS,
+  PRIORITIES,
+  type ChildFailurePolicy,
+  type Job,
+  type JobBackoff,
+  type ParentRef,
+  type Priority,
+} from './job.js';
 import type { Names } from './names.js';
 
 /**
@@ -36,6 +45,14 @@ export const Hdr = {
   /** On DLQ messages: the subject the job was consumed from. */
   OriginalSubject: 'Rfw-Original-Subject',
   LastError: 'Rfw-Last-Error',
+  /** On a flow's child: its parent's id. */
+  Parent: 'Rfw-Parent',
+  /** On a flow's child: `fail`, `continue` or `ignore` (see `ChildFailurePolicy`). @default fail */
+  ParentPolicy: 'Rfw-Parent-Policy',
+  /** On a flow's child: how many children its parent has. */
+  ParentSiblings: 'Rfw-Parent-Siblings',
+  /** `1`: the job has a record already (a released flow parent): workers read it. */
+  Record: 'Rfw-Record',
   ContentType: 'Content-Type',
 } as const;
 
@@ -51,8 +68,13 @@ export interface JobEnvelope {
   runAt?: number;
   attempts: number;
   backoff?: JobBackoff;
-  /** Published to its own subject (wire format v2): no record was written with it. */
+  /**
+   * Published to its own subject (wire format v2) with no record written
+   * with it (no `Rfw-Record: 1`).
+   */
   ownSubject: boolean;
+  /** On a flow's child: its parent. */
+  parent?: ParentRef;
   /** W3C trace context from the `traceparent`/`tracestate` headers, when present. */
   trace?: CarriedTrace;
 }
@@ -165,6 +187,21 @@ export function decodeJobMessage(
         `header ${Hdr.Backoff} must be "<baseMs>,<factor>,<capMs>": ${JSON.stringify(rawBackoff.slice(0, 64))}`,
       );
   }
+  let parent: ParentRef | undefined;
+  const parentId = h?.get(Hdr.Parent);
+  if (parentId) {
+    if (!LIMITS.idPattern.test(parentId))
+      return bad(`header ${Hdr.Parent} is not a job id: ${JSON.stringify(parentId.slice(0, 80))}`);
+    const policy = h?.get(Hdr.ParentPolicy) || 'fail';
+    if (!(CHILD_FAILURE_POLICIES as readonly string[]).includes(policy))
+      return bad(
+        `header ${Hdr.ParentPolicy} must be one of ${CHILD_FAILURE_POLICIES.join(', ')}: ${JSON.stringify(policy.slice(0, 32))}`,
+      );
+    const siblings = intHeader(h, Hdr.ParentSiblings, 1, 10_000_000);
+    if (typeof siblings !== 'number')
+      return bad(siblings ?? `header ${Hdr.ParentSiblings} is required with ${Hdr.Parent}`);
+    parent = { id: parentId, onFailure: policy as ChildFailurePolicy, siblings };
+  }
   if (data.length === 0) return bad('empty body: the body must be the JSON payload');
   let payload: unknown;
   try {
@@ -185,7 +222,8 @@ export function decodeJobMessage(
       runAt,
       attempts: attempts ?? 0,
       backoff,
-      ownSubject: parsed.id !== undefined,
+      ownSubject: parsed.id !== undefined && h?.get(Hdr.Record) !== '1',
+      parent,
       trace: carriedTrace(h),
     },
   };
@@ -210,6 +248,7 @@ export function encodeJobHeaders(job: {
   runAt?: number;
   attempts?: number;
   backoff?: JobBackoff;
+  parent?: ParentRef;
 }): MsgHdrs {
   const h = natsHeaders();
   h.set(Hdr.JobId, job.id);
@@ -221,6 +260,11 @@ export function encodeJobHeaders(job: {
   if (job.attempts) h.set(Hdr.Attempts, String(job.attempts));
   if (job.backoff)
     h.set(Hdr.Backoff, `${job.backoff.baseMs},${job.backoff.factor},${job.backoff.capMs}`);
+  if (job.parent) {
+    h.set(Hdr.Parent, job.parent.id);
+    h.set(Hdr.ParentPolicy, job.parent.onFailure);
+    h.set(Hdr.ParentSiblings, String(job.parent.siblings));
+  }
   h.set(Hdr.ContentType, 'application/json');
   return h;
 }

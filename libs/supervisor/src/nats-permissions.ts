@@ -93,7 +93,7 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
   const kvStreams = [n.jobsBucket, n.controlBucket, n.nodesBucket, n.leaderBucket].map(
     (b) => `KV_${b}`,
   );
-  const streams = [n.jobsStream, n.delayedStream, n.dlqStream, n.eventsStream];
+  const streams = [n.jobsStream, n.delayedStream, n.dlqStream, n.eventsStream, n.flowsStream];
   const pub = new Set<string>([`${api}.INFO`]);
   const sub = new Set<string>(['_INBOX.>']);
 
@@ -148,6 +148,24 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
     // A producer announces what it enqueued, nothing else: it cannot forge outcomes.
     pub.add(`${p}.events.${tok(type)}.*.pending`);
     pub.add(`${p}.events.${tok(type)}.*.delayed`);
+  }
+
+  // Flows: whoever ends a child (a worker, a canceller) records the ending,
+  // counts the parent's ended children and, for the last one, releases the
+  // parent (a job of any type, on its own subject) or ends it; a parent's
+  // handler reads its children's endings through an ordered consumer.
+  if (spec.consumes.length || spec.admin) {
+    pub.add(n.flowsWildcard);
+    pub.add(`${api}.CONSUMER.CREATE.${n.flowsStream}.>`);
+    pub.add(`${api}.CONSUMER.CREATE.${n.flowsStream}`);
+    pub.add(`${api}.CONSUMER.INFO.${n.flowsStream}.>`);
+    pub.add(`${api}.CONSUMER.DELETE.${n.flowsStream}.>`);
+    pub.add(`${api}.CONSUMER.MSG.NEXT.${n.flowsStream}.>`);
+    pub.add(`${api}.DIRECT.GET.${n.jobsStream}.>`);
+    pub.add(`${p}.jobs.*.*.*`);
+    pub.add(n.eventSubject('*', '*', 'pending'));
+    pub.add(n.eventSubject('*', '*', 'dead'));
+    pub.add(n.eventSubject('*', '*', 'cancelled'));
   }
 
   if (spec.scheduler) {

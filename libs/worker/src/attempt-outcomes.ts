@@ -7,7 +7,7 @@
  * leaves the message unacked; its replay finds the record terminal and
  * publishes the same event id again before acking (see `republishOutcome`).
  */
-import { addTransition, republishOutcome } from '@rfw/core/internal';
+import { addTransition, recordChildEnding, republishOutcome } from '@rfw/core/internal';
 import type { Attempt } from './attempt.js';
 import { backoffDelay } from './backoff.js';
 import { deadLetter } from './dead-letter.js';
@@ -33,11 +33,13 @@ export async function onSuccess(
   const w = await a.write(next);
   if (w === 'ok') {
     await a.outcomeEvent({ state: 'succeeded', attempt: attemptNo, durationMs });
+    await recordChildEnding(deps.core, a.job);
     deps.metrics.succeeded.inc({ type: a.type });
     a.endSpan('succeeded');
   } else {
     // Another delivery of this message (or a canceller) ended it first.
     await republishOutcome(deps.core, a.job, msg.seq);
+    await recordChildEnding(deps.core, a.job);
     a.endSpan(`already ${a.job.state}`);
   }
   msg.ack();
@@ -99,6 +101,7 @@ export async function onFailure(
   const w = await a.write(next);
   if (w !== 'ok') {
     await republishOutcome(deps.core, a.job, msg.seq);
+    await recordChildEnding(deps.core, a.job);
     a.endSpan(`already ${a.job.state}`);
     msg.ack();
     return;

@@ -15,6 +15,7 @@ import {
   newRecord,
   publishOutcomeEvent,
   readable,
+  recordChildEnding,
   republishOutcome,
   SpanKind,
   TraceAttr,
@@ -144,7 +145,10 @@ export async function deadLetter(
   // Record, then event, then ack: a crash in between replays the message,
   // which finds the record dead and publishes the same event id again.
   if (!transitioned || res?.job.state !== 'dead') {
-    if (res) await republishOutcome(core, res.job, msg.seq);
+    if (res) {
+      await republishOutcome(core, res.job, msg.seq);
+      await recordChildEnding(core, res.job);
+    }
     msg.ack();
     return;
   }
@@ -162,6 +166,7 @@ export async function deadLetter(
     },
     msg.seq,
   );
+  if (res) await recordChildEnding(core, res.job);
   msg.ack();
   deps.metrics.dead.inc({
     type: input.type,

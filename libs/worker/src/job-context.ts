@@ -3,7 +3,8 @@
  * on the prototype instead of eight closures per running job (memory with
  * thousands in flight; see docs/benchmarks.md, finding 8).
  */
-import type { Job, Logger } from '@rfw/core';
+import type { ChildEndings, Job, Logger } from '@rfw/core';
+import { readChildEndings, sortEndings } from '@rfw/core/internal';
 import type { JobAbort } from './abort-reasons.js';
 import type { Attempt } from './attempt.js';
 import type { ProgressUpdate, WorkerContext } from './worker-context.js';
@@ -61,5 +62,10 @@ export class JobContext implements WorkerContext {
 
   guard<T>(key: string, fn: () => Promise<T>): Promise<T> {
     return this.#a.deps.breakers.fire(this.#a.type, key, fn);
+  }
+
+  async children(): Promise<ChildEndings> {
+    if (!this.job.flow) return sortEndings([]);
+    return sortEndings((await readChildEndings(this.#a.deps.core, this.jobId)).values());
   }
 }

@@ -13,6 +13,7 @@ import {
   forgetDecodedHeaders,
   newRecord,
   otelContext,
+  recordChildEnding,
   republishOutcome,
   type CoreContext,
   type Job,
@@ -236,6 +237,7 @@ async function readRecord(
       runAt: env.runAt ?? env.createdAt ?? Date.now(),
       attempts: env.attempts,
       backoff: env.backoff,
+      parent: env.parent,
       location: { stream: deps.core.names.jobsStream, seq: msg.seq },
     },
     'pending',
@@ -257,6 +259,7 @@ async function attempt(
     // Cancelled before it started, or ended by an earlier delivery of this
     // message whose ack (or event) a crash lost: the event again, then the ack.
     await republishOutcome(deps.core, job, msg.seq);
+    await recordChildEnding(deps.core, job);
     msg.ack();
     return;
   }

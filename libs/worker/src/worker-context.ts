@@ -1,5 +1,5 @@
 /** What a handler receives beside its job. */
-import type { Job, Logger } from '@rfw/core';
+import type { ChildEndings, Job, Logger } from '@rfw/core';
 
 /** A progress report of a running job. */
 export interface ProgressUpdate {
@@ -41,4 +41,10 @@ export interface WorkerContext<P = unknown> {
    * that breaker is open the job is deferred without using an attempt.
    */
   guard<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * For a flow's parent: how its children ended (results of those that
+   * succeeded, failures under `continue`, failures under `ignore`). Empty
+   * for a job that is not a flow's parent.
+   */
+  children(): Promise<ChildEndings>;
 }

@@ -6,7 +6,7 @@
  * imports nothing heavy: the handler module brings what it needs.
  */
 import { parentPort } from 'node:worker_threads';
-import type { Logger } from '@rfw/core';
+import type { ChildEndings, Logger } from '@rfw/core';
 import { AbortReason } from '../abort-reasons.js';
 import type { ProgressUpdate, WorkerContext } from '../worker-context.js';
 import {
@@ -84,6 +84,10 @@ function makeLogger(bindings: Record<string, unknown>): Logger {
 const abort = new AbortController();
 const guards = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 let guardIds = 0;
+const childReads = new Map<
+  number,
+  { resolve: (e: ChildEndings) => void; reject: (e: Error) => void }
+>();
 
 function context(start: Extract<ToHost, { t: 'start' }>): WorkerContext {
   return {
@@ -97,6 +101,11 @@ function context(start: Extract<ToHost, { t: 'start' }>): WorkerContext {
     setGauge: (name: string, value: number) => send({ t: 'gauge', name, value }),
     progress: (update: ProgressUpdate) => send({ t: 'progress', update }),
     heartbeat: () => send({ t: 'heartbeat' }),
+    children(): Promise<ChildEndings> {
+      const id = ++guardIds;
+      send({ t: 'children', id });
+      return new Promise((resolve, reject) => childReads.set(id, { resolve, reject }));
+    },
     async guard<T>(key: string, fn: () => Promise<T>): Promise<T> {
       const id = ++guardIds;
       const allowed = new Promise<void>((resolve, reject) => guards.set(id, { resolve, reject }));
@@ -150,6 +159,13 @@ function onMessage(m: ToHost): void {
       guards.delete(m.id);
       if (m.ok) g?.resolve();
       else g?.reject(fromWire(m.error));
+      return;
+    }
+    case 'children': {
+      const r = childReads.get(m.id);
+      childReads.delete(m.id);
+      if (m.ok) r?.resolve(m.endings);
+      else r?.reject(fromWire(m.error));
     }
   }
 }

@@ -223,6 +223,13 @@ export function startIsolated(iso: CompiledIsolation, ctx: WorkerContext): Isola
           });
         return;
       }
+      case 'children':
+        ctx.children().then(
+          (endings) => ep.send({ t: 'children', id: m.id, ok: true, endings }),
+          (err: unknown) =>
+            ep.send({ t: 'children', id: m.id, ok: false, error: toWireError(err) }),
+        );
+        return;
       case 'guard-end': {
         const g = guards.get(m.id);
         guards.delete(m.id);

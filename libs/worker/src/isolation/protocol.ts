@@ -5,7 +5,7 @@
  * that steer a job (`NonRetryableError`, `RetryAfterError`, `DeferError`, an
  * open breaker) whatever module the handler imported their classes from.
  */
-import type { Job } from '@rfw/core';
+import type { ChildEndings, Job } from '@rfw/core';
 import type { ProgressUpdate } from '../worker-context.js';
 
 /** An error as it crosses the boundary. */
@@ -38,7 +38,10 @@ export type ToHost =
   | { t: 'abort'; kind: 'timeout' | 'cancelled' | 'shutdown'; message: string }
   /** A `ctx.guard()` call may run (`ok`), or its breaker refused it. */
   | { t: 'guard'; id: number; ok: true }
-  | { t: 'guard'; id: number; ok: false; error: WireError };
+  | { t: 'guard'; id: number; ok: false; error: WireError }
+  /** The answer to a `ctx.children()` call. */
+  | { t: 'children'; id: number; ok: true; endings: ChildEndings }
+  | { t: 'children'; id: number; ok: false; error: WireError };
 
 /** Host to parent. */
 export type FromHost =
@@ -52,7 +55,8 @@ export type FromHost =
   | { t: 'gauge'; name: string; value: number }
   | { t: 'heartbeat' }
   | { t: 'guard-start'; id: number; key: string }
-  | { t: 'guard-end'; id: number; ok: boolean; error?: WireError };
+  | { t: 'guard-end'; id: number; ok: boolean; error?: WireError }
+  | { t: 'children'; id: number };
 
 /** The runner's wording of a thrown value (as `errorText` in job-runner.ts). */
 function textOf(err: unknown): string {
