@@ -21,7 +21,13 @@ import {
   JobNotFoundError,
   PayloadTooLargeError,
 } from './errors.js';
-import { TERMINAL_STATES, type Job, type JobState, type Priority } from './job.js';
+import {
+  TERMINAL_STATES,
+  type FlowSummary,
+  type Job,
+  type JobState,
+  type Priority,
+} from './job.js';
 import {
   listJobs,
   locateJob,
@@ -61,7 +67,12 @@ import {
   type FlowNode,
 } from './flow-options.js';
 import { cancelChildren, createWaitingParent, withFlowCounts } from './flow-enqueue.js';
-import { recordChildEnding, settleParent } from './flow-state.js';
+import {
+  readChildEndings,
+  recordChildEnding,
+  settleParent,
+  type ChildEnding,
+} from './flow-state.js';
 
 /** Options of `JobQueue.connect()`. */
 export interface JobQueueOptions extends ConnectOptions {
@@ -378,6 +389,22 @@ export class JobQueue implements AsyncDisposable {
       await settleParent(this.ctx, p.job.id, p.children.length);
     }
     return { ...ids, duplicate: false };
+  }
+
+  /**
+   * A flow parent's children: its summary (children, and how many ended in
+   * each state) and every ended child's ending (state, result or error), in
+   * the order they ended. Throws `JobNotFoundError`, or `InvalidStateError`
+   * for a job that is not a flow's parent.
+   */
+  async children(id: string): Promise<{ flow: FlowSummary; endings: ChildEnding[] }> {
+    validateId(id);
+    const job = await this.get(id);
+    if (!job) throw new JobNotFoundError(id);
+    if (!job.flow)
+      throw new InvalidStateError(id, `${job.state}, not a flow's parent`, 'list the children of');
+    const endings = await readChildEndings(this.ctx, id);
+    return { flow: job.flow, endings: [...endings.values()] };
   }
 
   /** Counts per type and priority, and in total. */

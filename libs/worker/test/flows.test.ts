@@ -77,6 +77,15 @@ describe('flows: fan-out, fan-in, policies, nesting, cancel', () => {
     const states = got?.history.map((t) => t.state).filter((s) => s !== 'running');
     expect(states).toEqual(['waiting', 'pending', 'succeeded']);
     expect(got?.flow).toEqual({ children: 300, succeeded: 300, dead: 0, cancelled: 0 });
+    const listed = await q.children(f.id);
+    expect(listed.flow).toEqual({ children: 300, succeeded: 300, dead: 0, cancelled: 0 });
+    expect(listed.endings).toHaveLength(300);
+    expect(listed.endings.find((e) => e.id === `${f.id}-9`)).toMatchObject({
+      state: 'succeeded',
+      result: { value: 100 },
+      type: 'fl-leaf',
+    });
+    await expect(q.children(`${f.id}-9`)).rejects.toThrow(/not a flow's parent/);
     const child = await q.get(`${f.id}-0`);
     expect(child?.parent).toEqual({ id: f.id, onFailure: 'fail', siblings: 300 });
   });
