@@ -8,7 +8,8 @@
  * `cp -r` of node 1's bucket (the full bench's limit) for a ratio.
  *
  *   node --conditions=source --import tsx test/bench/storage/resync-ab.ts \
- *       [--objects 5000] [--rounds 6] [--old HEAD] [--dir /tmp] [--cpu-prof new|old]
+ *       [--objects 5000] [--rounds 6] [--old HEAD] [--dir /tmp] [--concurrency 8]
+ *       [--old-concurrency N]
  *
  * The old code is `git archive <ref>` of libs/storage, libs/storage-sync and
  * services/worker-replication, extracted under the work dir with a
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     old: { type: 'string', default: 'HEAD' },
     dir: { type: 'string', default: os.tmpdir() },
     concurrency: { type: 'string', default: '8' },
+    'old-concurrency': { type: 'string' },
   },
   strict: true,
 });
@@ -71,7 +73,7 @@ interface Variant {
   run(topologyFile: string): Promise<{ copied: number; leftover: number }>;
 }
 
-async function load(name: string, root: string): Promise<Variant> {
+async function load(name: string, root: string, concurrency: number): Promise<Variant> {
   const imp = (p: string) => import(pathToFileURL(path.join(root, p)).href);
   const storage = await imp('libs/storage/src/index.ts');
   const sync = await imp('libs/storage-sync/src/index.ts');
@@ -117,7 +119,7 @@ async function load(name: string, root: string): Promise<Variant> {
           topology,
           guard,
           bucket: 'data',
-          concurrency: Number(values.concurrency),
+          concurrency,
           signal,
           logger,
         });
@@ -134,7 +136,14 @@ const manifest = await benchStore(path.join(work, 'store'), objects, 0);
 const topologyFile = path.join(work, 'store', 'topology.json');
 const roots = manifest.nodes.map((n) => n.root);
 const empty = path.join(roots[2] as string, 'data');
-const variants = [await load('new', repo), await load('old', await extractOld(values.old))];
+const variants = [
+  await load('new', repo, Number(values.concurrency)),
+  await load(
+    'old',
+    await extractOld(values.old),
+    Number(values['old-concurrency'] ?? values.concurrency),
+  ),
+];
 const times: Record<string, number[]> = { new: [], old: [], cp: [] };
 let failed = false;
 // Warm the page cache and both module graphs.
