@@ -72,6 +72,7 @@ describe('integration', () => {
       'scaling',
       'memory',
       'listing',
+      'flow',
     ]);
     expect(res.runs.filter((run) => run.error)).toEqual([]);
     // Every system that was not declared unavailable ran, with a finite value per metric.

@@ -15,6 +15,7 @@ import {
   type Producer,
   type SystemName,
   type WorkerHandle,
+  type WorkerSettings,
 } from './systems/types.js';
 import type { ChildConfig, ChildEvent, ProducerTask, ParentCommand } from './protocol.js';
 
@@ -33,17 +34,15 @@ async function workerFor(
   system: SystemName,
   backend: Backend,
   handler: Handler,
-  concurrency: number,
+  settings: WorkerSettings,
 ): Promise<WorkerHandle> {
   if (system === 'rfw') {
-    return (await import('./systems/rfw.js')).rfwWorker(backend, handler, { concurrency });
+    return (await import('./systems/rfw.js')).rfwWorker(backend, handler, settings);
   }
   if (system === 'bullmq') {
-    return (await import('./systems/bullmq.js')).bullmqWorker(backend, handler, { concurrency });
+    return (await import('./systems/bullmq.js')).bullmqWorker(backend, handler, settings);
   }
-  return (await import('./systems/jetstream.js')).jetstreamWorker(backend, handler, {
-    concurrency,
-  });
+  return (await import('./systems/jetstream.js')).jetstreamWorker(backend, handler, settings);
 }
 
 /** Run `n` calls of `fn` with at most `concurrency` in flight. */
@@ -138,6 +137,10 @@ async function runTask(producer: Producer, task: ProducerTask): Promise<Record<s
       });
       return { startedAt: started, endedAt: monoNow(), n: task.n, firstDueAt: base };
     }
+    case 'flow': {
+      if (!producer.flow) throw new Error('this system has no flows');
+      return { ...(await producer.flow(task.n, task.timeoutMs)), n: task.n };
+    }
   }
 }
 
@@ -179,7 +182,10 @@ async function runWorker(config: Extract<ChildConfig, { role: 'worker' }>): Prom
     done++;
     lastDoneAt = monoNow();
   };
-  const handle = await workerFor(config.system, config.backend, handler, config.concurrency);
+  const handle = await workerFor(config.system, config.backend, handler, {
+    concurrency: config.concurrency,
+    flows: config.flows,
+  });
   let reported = -1;
   let reportedStarted = -1;
   const timer = setInterval(() => {

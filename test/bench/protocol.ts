@@ -12,6 +12,8 @@ export type ChildConfig =
       sleepMs?: number;
       /** What latency to sample: every job's start, probe jobs only, lateness, or nothing. */
       record: 'none' | 'start' | 'probe' | 'late';
+      /** Also run flow parents (see `WorkerSettings.flows`). */
+      flows?: boolean;
     };
 
 export type ProducerTask =
@@ -19,7 +21,8 @@ export type ProducerTask =
   | { kind: 'bulk'; n: number; chunk: number; priority?: BenchPriority }
   | { kind: 'paced'; rate: number; durationMs: number; inFlightCap: number }
   | { kind: 'probes'; count: number; intervalMs: number; priority: BenchPriority }
-  | { kind: 'delayed'; n: number; chunk: number; leadMs: number; spreadMs: number };
+  | { kind: 'delayed'; n: number; chunk: number; leadMs: number; spreadMs: number }
+  | { kind: 'flow'; n: number; timeoutMs: number };
 
 export type ParentCommand =
   | { cmd: 'task'; task: ProducerTask }

@@ -76,7 +76,7 @@ export function markdownTable(
       const cell = (system: SystemName): string => {
         if (!sc.systems.includes(system)) return '-';
         const why = unavailable.get(`${sc.id}/${system}`);
-        if (why) return 'unavailable';
+        if (why) return why.startsWith('n/a') ? 'n/a' : 'unavailable';
         const failed = runs.some((r) => r.scenario === sc.id && r.system === system && r.error);
         const s = summaries.find(
           (x) => x.scenario === sc.id && x.metric === m.key && x.system === system,

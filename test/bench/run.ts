@@ -24,6 +24,7 @@ import {
   type RunRecord,
 } from './report.js';
 import { delayedScaleScenario, delayedScenario } from './scenarios/delayed.js';
+import { flowScenario } from './scenarios/flow.js';
 import { latencyScenario, maxRateScenario } from './scenarios/latency.js';
 import { listingScenario } from './scenarios/listing.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -41,7 +42,7 @@ const root = resolve(here, '..', '..');
 const USAGE = `usage: npm run bench -- [--quick] [--only a,b] [--systems rfw,bullmq,jetstream] [--repeats N] [--out DIR] [--profile DIR]
   --set key=N    override a size (see bench/sizes.ts), e.g. --set e2eJobs=20000 --set latencyRates=200,500
   --profile DIR  run producers and workers under node --cpu-prof, writing .cpuprofile files to DIR
-scenarios: enqueue, e2e, latency, max-rate, priority, delayed, delayed-scale, scaling, memory, listing`;
+scenarios: enqueue, e2e, latency, max-rate, priority, delayed, delayed-scale, scaling, memory, listing, flow`;
 
 function parse() {
   const { values } = parseArgs({
@@ -107,6 +108,7 @@ async function main(): Promise<number> {
     scalingScenario(sizes.scalingProcesses),
     memoryScenario(sizes.memoryInFlight),
     listingScenario(sizes.listingRecords),
+    flowScenario,
   ];
   const only = (args.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
   const unknown = only.filter((id) => !all.some((s) => s.id === id));

@@ -36,6 +36,8 @@ export interface Sizes {
   memoryIdleSettleMs: number;
   listingRecords: number;
   listingCalls: number;
+  /** Children of the one parent of the `flow` scenario. */
+  flowChildren: number;
 }
 
 export const FULL: Sizes = {
@@ -66,6 +68,7 @@ export const FULL: Sizes = {
   memoryIdleSettleMs: 2000,
   listingRecords: 1_000_000,
   listingCalls: 20,
+  flowChildren: 10_000,
 };
 
 export const QUICK: Sizes = {
@@ -96,4 +99,5 @@ export const QUICK: Sizes = {
   memoryIdleSettleMs: 200,
   listingRecords: 5000,
   listingCalls: 3,
+  flowChildren: 200,
 };

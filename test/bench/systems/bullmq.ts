@@ -4,10 +4,15 @@
  * 1 is the highest; unprioritised jobs run before prioritised ones, so the
  * bench gives every job of a priority scenario a priority.
  */
-import { Queue, Worker } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
+  CHILD_RESULT,
+  FLOW_TYPE,
   JOB_TYPE,
+  checkChildren,
+  monoNow,
+  type BenchPayload,
   type Backend,
   type BenchPriority,
   type Handler,
@@ -44,6 +49,41 @@ export async function bullmqProducer(backend: Backend): Promise<Producer> {
         jobs.map((j) => ({ name: JOB_TYPE, data: j.payload, opts: jobOptions(j) })),
       );
     },
+    async flow(n, timeoutMs) {
+      // The same queue holds the parent and its children (the worker runs both).
+      const flows = new FlowProducer({ connection, prefix: backend.prefix });
+      const eventsConnection = redisConnection(backend.redisUrl);
+      const events = new QueueEvents(JOB_TYPE, {
+        connection: eventsConnection,
+        prefix: backend.prefix,
+      });
+      try {
+        await events.waitUntilReady();
+        const children = Array.from({ length: n }, () => ({
+          name: JOB_TYPE,
+          queueName: JOB_TYPE,
+          data: { t: monoNow() },
+        }));
+        const startedAt = monoNow();
+        const tree = await flows.add({
+          name: FLOW_TYPE,
+          queueName: JOB_TYPE,
+          data: { t: startedAt, n },
+          children,
+        });
+        const enqueuedAt = monoNow();
+        const result = (await tree.job.waitUntilFinished(events, timeoutMs)) as
+          { children?: number } | undefined;
+        const endedAt = monoNow();
+        if (result?.children !== n)
+          throw new Error(`flow parent read ${result?.children} children, expected ${n}`);
+        return { startedAt, enqueuedAt, endedAt };
+      } finally {
+        await events.close();
+        eventsConnection.disconnect();
+        await flows.close();
+      }
+    },
     async close() {
       await queue.close();
       connection.disconnect();
@@ -57,11 +97,23 @@ export async function bullmqWorker(
   settings: WorkerSettings,
 ): Promise<WorkerHandle> {
   const connection = redisConnection(backend.redisUrl);
-  const worker = new Worker(JOB_TYPE, async (job) => handler(job.data), {
-    connection,
-    prefix: backend.prefix,
-    concurrency: settings.concurrency,
-  });
+  const worker = new Worker(
+    JOB_TYPE,
+    async (job) => {
+      if (!settings.flows) return handler(job.data as BenchPayload);
+      if (job.name === FLOW_TYPE) {
+        const values = await job.getChildrenValues();
+        return checkChildren(Object.values(values), (job.data as BenchPayload).n);
+      }
+      await handler(job.data as BenchPayload);
+      return CHILD_RESULT;
+    },
+    {
+      connection,
+      prefix: backend.prefix,
+      concurrency: settings.concurrency,
+    },
+  );
   await worker.waitUntilReady();
   return {
     async close() {

@@ -2,7 +2,12 @@
 import { JobQueue, type ScheduleOptions } from '@rfw/core';
 import { defineWorker, runWorkerService } from '@rfw/worker';
 import {
+  CHILD_RESULT,
+  FLOW_TYPE,
   JOB_TYPE,
+  checkChildren,
+  monoNow,
+  type BenchPayload,
   type Backend,
   type Handler,
   type JobSpec,
@@ -31,6 +36,20 @@ export async function rfwProducer(backend: Backend): Promise<Producer> {
       const failed = results.find((r) => !r.ok);
       if (failed && !failed.ok) throw failed.error;
     },
+    async flow(n, timeoutMs) {
+      const children = Array.from({ length: n }, () => ({
+        type: JOB_TYPE,
+        payload: { t: monoNow() },
+      }));
+      const startedAt = monoNow();
+      const f = await queue.flow({ type: FLOW_TYPE, payload: { t: startedAt, n }, children });
+      const enqueuedAt = monoNow();
+      const parent = await queue.waitFor(f.id, { timeout: timeoutMs });
+      const endedAt = monoNow();
+      const read = (parent.result as { children?: number } | undefined)?.children;
+      if (read !== n) throw new Error(`flow parent read ${read} children, expected ${n}`);
+      return { startedAt, enqueuedAt, endedAt };
+    },
     close: () => queue.close(),
   };
 }
@@ -42,7 +61,21 @@ export async function rfwWorker(
 ): Promise<WorkerHandle> {
   const service = await runWorkerService({
     service: 'bench-worker',
-    workers: [defineWorker(JOB_TYPE, handler)],
+    workers: settings.flows
+      ? [
+          defineWorker<BenchPayload>(JOB_TYPE, async (p) => {
+            await handler(p);
+            return CHILD_RESULT;
+          }),
+          defineWorker<BenchPayload>(FLOW_TYPE, async (p, ctx) => {
+            const c = await ctx.children();
+            return checkChildren(
+              [...c.succeeded, ...c.failed, ...c.ignored].map((e) => e.result),
+              p.n,
+            );
+          }),
+        ]
+      : [defineWorker(JOB_TYPE, handler)],
     env: {
       ...process.env,
       NATS_URL: backend.natsUrl,
