@@ -25,6 +25,7 @@ import { registerSweepRoutes } from './routes/sweeps.js';
 import { registerStorageRoutes } from './routes/storage.js';
 import { registerSearchRoutes } from './routes/search.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
+import { registerFlowRoutes } from './routes/flows.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import type { RouteDeps } from './routes/route-deps.js';
 
@@ -97,7 +98,7 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
         title: 'rustfs-workers admin API',
         version: '1',
         description:
-          'Jobs, dead letters, queues, nodes, leaders, statistics, alerts and search of one installation. ' +
+          'Jobs, flows, dead letters, queues, nodes, leaders, statistics, alerts and search of one installation. ' +
           'Every `/api` route needs `Authorization: Bearer <ADMIN_TOKEN>` when a token is configured.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -189,5 +190,6 @@ function registerApiRoutes(
   registerStorageRoutes(api, deps);
   registerSearchRoutes(api, deps);
   registerScheduleRoutes(api, deps);
+  registerFlowRoutes(api, deps);
   registerDashboardRoutes(api, deps);
 }

@@ -3,7 +3,13 @@
  * is a 400 naming it), response schemas document the answers in the OpenAPI
  * document. Shared shapes are registered once by `$id`.
  */
-import { JOB_STATES, LIMITS, PRIORITIES, SCHEDULE_NAME_PATTERN } from '@rfw/core';
+import {
+  CHILD_FAILURE_POLICIES,
+  JOB_STATES,
+  LIMITS,
+  PRIORITIES,
+  SCHEDULE_NAME_PATTERN,
+} from '@rfw/core';
 
 const str = { type: 'string' } as const;
 const int = { type: 'integer' } as const;
@@ -81,6 +87,8 @@ export const sharedSchemas = [
       workerId: str,
       result: {},
       deadReason: str,
+      parent: { $ref: 'ParentRef#' },
+      flow: { $ref: 'FlowSummary#' },
       history: {
         type: 'array',
         items: {
@@ -93,6 +101,56 @@ export const sharedSchemas = [
             error: str,
           },
         },
+      },
+    },
+  },
+  {
+    $id: 'ParentRef',
+    type: 'object',
+    description: "On a child of a flow: its parent (the child's id is <parent>-<index>)",
+    properties: {
+      id: str,
+      onFailure: { type: 'string', enum: [...CHILD_FAILURE_POLICIES] },
+      siblings: { type: 'integer', description: 'How many children the parent has' },
+    },
+  },
+  {
+    $id: 'FlowSummary',
+    type: 'object',
+    description:
+      "On a flow's parent (state `waiting` until its children end): its children, counted",
+    properties: {
+      children: { type: 'integer', description: 'How many children the parent waits for' },
+      succeeded: int,
+      dead: int,
+      cancelled: int,
+      pending: { type: 'integer', description: 'Children not ended yet (children route only)' },
+    },
+  },
+  {
+    $id: 'ChildEnding',
+    type: 'object',
+    additionalProperties: true,
+    properties: {
+      id: str,
+      type: str,
+      state: { type: 'string', enum: ['succeeded', 'dead', 'cancelled'] },
+      onFailure: { type: 'string', enum: [...CHILD_FAILURE_POLICIES] },
+      at: ms,
+      result: {},
+      error: str,
+    },
+  },
+  {
+    $id: 'ChildPage',
+    type: 'object',
+    properties: {
+      flow: { $ref: 'FlowSummary#' },
+      total: { type: 'integer', description: 'Ended children matching `state`' },
+      endings: { type: 'array', items: { $ref: 'ChildEnding#' } },
+      nextCursor: {
+        type: 'string',
+        description: 'Pass as `cursor` for the next page; absent on the last page',
       },
     },
   },
@@ -414,5 +472,35 @@ export const nextFireTimesQuery = {
       maximum: 8_640_000_000_000_000,
       description: 'Times after this one, ms since the epoch (default now)',
     },
+  },
+} as const;
+
+/** `POST /api/flows`: the root node; the handler checks the tree, naming fields by path. */
+export const flowBody = {
+  type: 'object',
+  required: ['type'],
+  description:
+    'A flow node: `type`, `payload`, `options` (priority, delayMs, runAt, maxRetries, timeoutMs, ' +
+    'backoff; `id` on the root only) and `children`, each a node with `onFailure` ' +
+    '(fail, continue or ignore)',
+  properties: {
+    type: jobType,
+    payload: { description: 'Any JSON value (default {})' },
+    options: { type: 'object' },
+    children: { type: 'array' },
+  },
+} as const;
+
+export const childrenQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    state: {
+      type: 'string',
+      enum: ['succeeded', 'dead', 'cancelled', 'failed'],
+      description: '`failed` is dead or cancelled',
+    },
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    cursor: { type: 'string', pattern: '^\\d+$', description: 'Offset into the endings' },
   },
 } as const;

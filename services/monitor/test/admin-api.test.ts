@@ -6,7 +6,7 @@ import { ConfigError, encodeJson } from '@rfw/core/internal';
 import { waitFor } from '@rfw/testkit';
 import { NonRetryableError, defineWorker } from '@rfw/worker';
 import { startAdminApi, type AdminApi } from '../src/index.js';
-import { useHarness, type RunningMonitor } from './helpers.js';
+import { apiClient, useHarness, type RunningMonitor } from './helpers.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -24,30 +24,7 @@ describe('integration: admin API', () => {
     return api;
   }
 
-  function client(api: AdminApi, token = TOKEN) {
-    return async (
-      path: string,
-      init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-    ) => {
-      const res = await fetch(api.url + path, {
-        method: init.method ?? 'GET',
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...init.headers,
-        },
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      });
-      const text = await res.text();
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        body = { text };
-      }
-      return { status: res.status, body, headers: res.headers };
-    };
-  }
+  const client = (api: AdminApi, token = TOKEN) => apiClient(api.url, token);
 
   it('requires the bearer token on /api, but not on health, metrics and the dashboard', async () => {
     const m = await h.monitor();

@@ -115,3 +115,30 @@ export class WebhookReceiver {
     });
   }
 }
+
+/** A JSON client of the admin API at `url`: status, parsed body (or `{ text }`) and headers. */
+export function apiClient(url: string, token: string) {
+  return async (
+    path: string,
+    init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ) => {
+    const sends = init.body !== undefined || init.raw !== undefined;
+    const res = await fetch(url + path, {
+      method: init.method ?? 'GET',
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(sends ? { 'content-type': 'application/json' } : {}),
+        ...init.headers,
+      },
+      body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+    });
+    const text = await res.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      body = { text };
+    }
+    return { status: res.status, body, text, headers: res.headers };
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startAdminApi, type AdminApi } from '../src/index.js';
-import { useHarness, type RunningMonitor } from './helpers.js';
+import { apiClient, useHarness, type RunningMonitor } from './helpers.js';
 
 const TOKEN = 'schedules-token-0123456789abcdef';
 
@@ -24,26 +24,7 @@ describe('integration: admin API: periodic schedules', () => {
     return api;
   }
 
-  function client(api: AdminApi, token = TOKEN) {
-    return async (path: string, init: { method?: string; body?: unknown } = {}) => {
-      const res = await fetch(api.url + path, {
-        method: init.method ?? 'GET',
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      });
-      const text = await res.text();
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        body = { text };
-      }
-      return { status: res.status, body, text, headers: res.headers };
-    };
-  }
+  const client = (api: AdminApi, token = TOKEN) => apiClient(api.url, token);
 
   it('adds, lists, reads, changes, pauses, resumes and removes schedules', async () => {
     const m = await h.monitor({ nodeId: 'mon-sched' });
