@@ -19,6 +19,7 @@ import {
   ConnectionLostError,
   InvalidStateError,
   JobNotFoundError,
+  JobValidationError,
   PayloadTooLargeError,
 } from './errors.js';
 import {
@@ -389,6 +390,35 @@ export class JobQueue implements AsyncDisposable {
       await settleParent(this.ctx, p.job.id, p.children.length);
     }
     return { ...ids, duplicate: false };
+  }
+
+  /**
+   * Enqueue a batch: `jobs`, and a `callback` job that runs once every one of
+   * them ended, however it ended (a flow whose children all have
+   * `onFailure: 'continue'`). The callback's handler reads the outcomes with
+   * `ctx.children()` (`succeeded`, `failed`); `get(callbackId).flow` counts
+   * them meanwhile. Resolves as `flow()` does (the callback's id, the jobs'
+   * ids `<callback>-<index>`); errors name the item (`jobs[2].options.priority`,
+   * `callback.type`).
+   */
+  async batch(
+    jobs: readonly ScheduleRequest[],
+    callback: { type: string; payload: unknown; options?: FlowJob['options'] },
+  ): Promise<FlowNode & { duplicate: boolean }> {
+    if (!Array.isArray(jobs) || jobs.length === 0)
+      throw new JobValidationError('jobs', 'must be a non-empty array');
+    try {
+      return await this.flow({
+        ...callback,
+        children: jobs.map((j) => ({ ...j, onFailure: 'continue' as const })),
+      });
+    } catch (err) {
+      if (!(err instanceof JobValidationError)) throw err;
+      const f = err.field.startsWith('children')
+        ? err.field.replace(/^children/, 'jobs')
+        : `callback.${err.field}`;
+      throw new JobValidationError(f, err.reason);
+    }
   }
 
   /**

@@ -221,6 +221,43 @@ describe('flows: fan-out, fan-in, policies, nesting, cancel', () => {
     expect((await q.flow(flow)).duplicate).toBe(true);
   });
 
+  it('a batch runs its callback once every job ended, with the successes and failures', async () => {
+    const q = await h.queue();
+    const runs = new Map<string, number>();
+    await h.manager([leafWorker('fb-leaf', runs), sumWorker('fb-sum', runs)]);
+    const jobs = Array.from({ length: 20 }, (_, i) => ({
+      type: 'fb-leaf',
+      payload: { n: i + 1, fail: i % 7 === 0 },
+      options: { maxRetries: 0 },
+    }));
+    const b = await q.batch(jobs, { type: 'fb-sum', payload: { label: 'batch' } });
+    const done = await waitSucceeded(q, b.id);
+    // Jobs 1, 8 and 15 (indexes 0, 7, 14) failed; the callback ran anyway.
+    const failed = [0, 7, 14].map((i) => `${b.id}-${i}`).sort();
+    const okSum = jobs.filter((j) => !j.payload.fail).reduce((s, j) => s + j.payload.n * 10, 0);
+    expect(done.result).toEqual({ value: okSum, label: 'batch', failed, ignored: [] });
+    expect((await q.get(b.id))?.flow).toEqual({
+      children: 20,
+      succeeded: 17,
+      dead: 3,
+      cancelled: 0,
+    });
+    expect(runs.get(b.id)).toBe(1);
+    const e = await q
+      .batch([{ type: 'fb-leaf', payload: {}, options: { priority: 'soon' as never } }], {
+        type: 'fb-sum',
+        payload: {},
+      })
+      .catch((err: unknown) => err as JobValidationError);
+    expect(e).toBeInstanceOf(JobValidationError);
+    expect((e as JobValidationError).field).toBe('jobs[0].options.priority');
+    await expect(q.batch([], { type: 'fb-sum', payload: {} })).rejects.toThrow(/jobs/);
+    const e2 = await q
+      .batch(jobs, { type: 'Bad', payload: {} })
+      .catch((err: unknown) => err as JobValidationError);
+    expect((e2 as JobValidationError).field).toBe('callback.type');
+  });
+
   it('bad input is refused typed, naming the node, and enqueues nothing', async () => {
     const q = await h.queue();
     const bad = async (f: unknown) =>
