@@ -23,8 +23,9 @@ const externalDeps: Plugin = {
   name: 'external-deps',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
-      const lib = /^@rfw\/(core|worker)$/.exec(args.path)?.[1];
-      if (scratchLibs && lib) return { path: join(scratchLibs, lib, 'src', 'index.ts') };
+      const m = /^@rfw\/(core|worker)(\/internal)?$/.exec(args.path);
+      if (scratchLibs && m?.[1])
+        return { path: join(scratchLibs, m[1], 'src', m[2] ? 'internal.ts' : 'index.ts') };
       return args.path.startsWith('@rfw/') ? undefined : { path: args.path, external: true };
     });
   },
