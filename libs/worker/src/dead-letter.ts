@@ -24,6 +24,7 @@ import {
   injectSpan,
   startSpan,
   type Job,
+  type ParentRef,
   type TraceContext,
 } from '@rfw/core/internal';
 import type { RunnerDeps } from './job-runner.js';
@@ -39,6 +40,8 @@ export interface DeadLetterInput {
   job?: Job;
   /** The decoded payload, for a record of a job that never had one. */
   payload?: unknown;
+  /** The flow parent the message named, for a record of a job that never had one. */
+  parent?: ParentRef;
   /** The attempt's trace context; else the one the message carries. */
   trace?: TraceContext;
 }
@@ -119,6 +122,7 @@ export async function deadLetter(
           timeoutMs: deps.opts.jobTimeoutMs,
           createdAt: at,
           runAt: at,
+          parent: input.parent,
         },
         'pending',
         at,

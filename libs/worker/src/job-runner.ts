@@ -200,6 +200,8 @@ async function decode(
     priority: env.priority,
     reason: `poison message: payload fails the ${type} schema: ${r.error.message.slice(0, 1000)}`,
     payload: env.payload,
+    // A flow's child that is poison still ends, for its parent.
+    parent: env.parent,
   });
   return undefined;
 }

@@ -4,6 +4,7 @@
  * flow; typed errors naming the node; a flow enqueued twice under one root id.
  */
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { JobFailedError, JobValidationError, type JobQueue } from '@rfw/core';
 import { NonRetryableError, defineWorker } from '@rfw/worker';
 import { useHarness, waitForState } from './helpers.js';
@@ -113,6 +114,26 @@ describe('flows: fan-out, fan-in, policies, nesting, cancel', () => {
     // The held sibling is still running: `fail` ends the parent, not its siblings.
     expect((await q.get(`${f.id}-2`))?.state).not.toBe('cancelled');
     await q.cancel(`${f.id}-2`);
+  });
+
+  it('a poison child (payload fails its schema) ends, and its parent learns of it', async () => {
+    const q = await h.queue();
+    const runs = new Map<string, number>();
+    const strict = defineWorker<{ n: number }>('fp-leaf', async (p) => ({ value: p.n }), {
+      schema: z.object({ n: z.number() }).strict(),
+    });
+    await h.manager([strict, sumWorker('fp-sum', runs)]);
+    const f = await q.flow({
+      type: 'fp-sum',
+      payload: { label: 'p' },
+      children: [
+        { type: 'fp-leaf', payload: { n: 1 } },
+        { type: 'fp-leaf', payload: { n: 'two' }, onFailure: 'continue' },
+      ],
+    });
+    const parent = await waitSucceeded(q, f.id);
+    expect(parent.result).toMatchObject({ value: 1, failed: [`${f.id}-1`] });
+    expect((await q.get(`${f.id}-1`))?.deadReason).toContain('poison message');
   });
 
   it('continue and ignore: the parent runs, and reads the failures it was told of', async () => {
