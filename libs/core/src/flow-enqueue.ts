@@ -34,7 +34,7 @@ export async function createWaitingParent(
 export async function withFlowCounts(ctx: CoreContext, job: Job): Promise<Job> {
   if (!job.flow) return job;
   const c = await endedCounts(ctx, job.id);
-  return { ...job, flow: { children: job.flow.children, ...c } };
+  return { ...job, flow: { ...job.flow, ...c } };
 }
 
 /**

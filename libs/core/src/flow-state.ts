@@ -141,26 +141,47 @@ export async function recordChildEnding(ctx: Ctx, job: Job): Promise<void> {
     await failParent(ctx, p.id, `child ${job.id} ${state}: ${ending.error ?? ''}`.trim());
     return;
   }
-  await settleParent(ctx, p.id, p.siblings);
+  await settleParent(ctx, p.id, p.siblings, job.id);
 }
 
 /**
- * Release `parentId` if all its children ended (`children`, when known,
- * spares the record read until the count reaches it); publish its message
- * if it was released and the message is missing (a crash between the two).
+ * Release `parentId` if all its children ended; publish its message if it
+ * was released and the message is missing (a crash between the two).
+ * `claimer` names the caller (a child's id, or `flow()`): of the children
+ * that count the last endings at about the same time, the first to claim
+ * the release on the parent's record reads the endings, the others stop
+ * there (without it, every one of them read all the endings at once).
  */
-export async function settleParent(ctx: Ctx, parentId: string, children?: number): Promise<void> {
-  if (children !== undefined) {
-    const c = await endedCounts(ctx, parentId);
-    if (c.succeeded + c.dead + c.cancelled < children) return;
-  }
+export async function settleParent(
+  ctx: Ctx,
+  parentId: string,
+  children: number,
+  claimer: string,
+): Promise<void> {
+  const c = await endedCounts(ctx, parentId);
+  const count = c.succeeded + c.dead + c.cancelled;
+  if (count < children) return;
   const rec = await ctx.records.get(parentId);
   // No record yet: the producer creates it after the children and settles then.
   if (!rec?.job.flow) return;
   let job = rec.job;
+  let revision = rec.revision;
   if (job.state === 'waiting') {
+    const flow = job.flow!;
+    const claim = flow.releasing;
+    // Another caller claimed it with at least this count: it releases.
+    if (claim && claim.by !== claimer && claim.count >= count) return;
+    if (claim?.by !== claimer || claim.count !== count) {
+      const claimed: Job = { ...job, flow: { ...flow, releasing: { by: claimer, count } } };
+      const rev = await ctx.records.update(claimed, revision);
+      if (rev === undefined) return; // another claim, a release or a cancel came first
+      job = claimed;
+      revision = rev;
+    }
     const endings = await readChildEndings(ctx, parentId);
-    if (endings.size < job.flow!.children) return;
+    // Fewer distinct children than endings (a copy stored twice): a later
+    // ending, counted higher, claims it again.
+    if (endings.size < flow.children) return;
     const failed = [...endings.values()].find(
       (e) => e.state !== 'succeeded' && e.onFailure === 'fail',
     );
@@ -169,8 +190,9 @@ export async function settleParent(ctx: Ctx, parentId: string, children?: number
       await failParent(ctx, parentId, `child ${failed.id} ${failed.state}: ${failed.error ?? ''}`);
       return;
     }
-    const next = addTransition(job, { state: 'pending', at: Date.now() });
-    const rev = await ctx.records.update(next, rec.revision);
+    const { releasing: _claim, ...summary } = job.flow!;
+    const next = addTransition({ ...job, flow: summary }, { state: 'pending', at: Date.now() });
+    const rev = await ctx.records.update(next, revision);
     // Lost the race: the winner publishes (or a canceller ended it).
     if (rev === undefined) return;
     job = next;

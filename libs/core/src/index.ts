@@ -31,6 +31,7 @@ export type {
   ChildFailurePolicy,
   ParentRef,
   FlowSummary,
+  FlowState,
 } from './job.js';
 export { CHILD_FAILURE_POLICIES } from './job.js';
 export type { FlowJob, FlowChild, FlowNode } from './flow-options.js';

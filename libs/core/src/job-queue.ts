@@ -387,7 +387,7 @@ export class JobQueue implements AsyncDisposable {
     // (its children may all have ended already).
     for (const p of parents) {
       await createWaitingParent(this.ctx, p.job, p.children.length);
-      await settleParent(this.ctx, p.job.id, p.children.length);
+      await settleParent(this.ctx, p.job.id, p.children.length, 'flow()');
     }
     return { ...ids, duplicate: false };
   }

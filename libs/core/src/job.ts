@@ -97,7 +97,7 @@ export interface Job<P = unknown> {
   /** On a child of a flow: its parent, and what the child's failure does to it. */
   parent?: ParentRef;
   /** On a flow's parent: how many children it waits for, and (from `get()`) how far they are. */
-  flow?: FlowSummary;
+  flow?: FlowState;
 }
 
 /**
@@ -130,6 +130,15 @@ export interface FlowSummary {
   dead?: number;
   /** Children that ended `cancelled`. */
   cancelled?: number;
+}
+
+/** A flow parent's record field: its summary, and the claim on its release while it is made. */
+export interface FlowState extends FlowSummary {
+  /**
+   * While the parent is being released: who claimed the release, at which
+   * count of endings (see flow-state.ts); gone once it is `pending`.
+   */
+  releasing?: { by: string; count: number };
 }
 
 /** Retry delay = min(capMs, baseMs * factor^(retry-1)), with full jitter. */
