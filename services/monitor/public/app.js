@@ -524,14 +524,22 @@ async function changeSchedule(name, action) {
 
 // --- job detail --------------------------------------------------------------
 
+/** Counts the job view's loads: only the latest one renders (answers may arrive out of order). */
+let jobLoads = 0;
+let flowTimer;
+
 async function openJob(id) {
+  const load = ++jobLoads;
   let job;
+  let children;
   try {
     job = await api(`/jobs/${encodeURIComponent(id)}`);
+    if (job.flow) children = await loadChildren(job);
   } catch (err) {
-    toast(err.message, true);
+    if (load === jobLoads) toast(err.message, true);
     return;
   }
+  if (load !== jobLoads) return;
   state.openJob = job.id;
   $('#job-title').textContent = `Job ${job.id}`;
   const field = (k, v) => [h('dt', {}, k), h('dd', { dataset: { field: k } }, v)];
@@ -545,8 +553,12 @@ async function openJob(id) {
     ...(job.workerId ? field('worker', job.workerId) : []),
     ...(job.lastError ? field('last error', job.lastError) : []),
     ...(job.deadReason ? field('dead reason', job.deadReason) : []),
+    ...(job.parent
+      ? field('parent', [jobLink(job.parent.id), ` · on failure: ${job.parent.onFailure}`])
+      : []),
     ...(job.result !== undefined ? field('result', JSON.stringify(job.result)) : []),
   ]);
+  renderFlow(job, children);
   fill(
     $('#job-history'),
     job.history.map((t) =>
@@ -571,8 +583,73 @@ async function openJob(id) {
   if (!$('#job-dialog').open) $('#job-dialog').showModal();
 }
 
+/** Failed children listed in the job view; the rest are counted. */
+const SHOWN_FAILED_CHILDREN = 20;
+
+/** A flow parent's failed children (first page) and summary. */
+async function loadChildren(job) {
+  try {
+    return await api(
+      `/jobs/${encodeURIComponent(job.id)}/children?state=failed&limit=${SHOWN_FAILED_CHILDREN}`,
+    );
+  } catch (err) {
+    toast(err.message, true);
+    return { flow: job.flow, endings: [], total: 0 };
+  }
+}
+
+/** A flow parent's summary, progress and failed children (hidden for any other job). */
+function renderFlow(job, page) {
+  const section = $('#job-flow');
+  clearTimeout(flowTimer);
+  if (!job.flow) {
+    section.hidden = true;
+    return;
+  }
+  // Children's events refresh the view; read it again now and then besides.
+  if (!['succeeded', 'dead', 'cancelled'].includes(job.state))
+    flowTimer = setTimeout(() => state.openJob === job.id && void openJob(job.id), 3000);
+  const f = page.flow;
+  const ended = (f.succeeded ?? 0) + (f.dead ?? 0) + (f.cancelled ?? 0);
+  const pending = f.pending ?? Math.max(0, f.children - ended);
+  const pct = f.children > 0 ? Math.floor((ended / f.children) * 100) : 100;
+  const bar = $('#flow-bar');
+  bar.setAttribute('aria-valuenow', String(pct));
+  bar.title = `${ended} of ${f.children} children ended`;
+  bar.firstElementChild.style.width = `${pct}%`;
+  $('#flow-percent').textContent = `${pct}% · ${ended}/${f.children} ended`;
+  const field = (k, v) => [h('dt', {}, k), h('dd', { dataset: { flow: k } }, v)];
+  fill($('#flow-fields'), [
+    ...field('children', num(f.children)),
+    ...field('succeeded', num(f.succeeded ?? 0)),
+    ...field('dead', num(f.dead ?? 0)),
+    ...field('cancelled', num(f.cancelled ?? 0)),
+    ...field('pending', num(pending)),
+  ]);
+  $('#flow-failed-title').hidden = page.total === 0;
+  $('#flow-failed-title').textContent = `Failed children (${page.total})`;
+  fill($('#flow-failed'), [
+    ...page.endings.map((e) =>
+      h(
+        'li',
+        { dataset: { child: e.id } },
+        jobLink(e.id),
+        badge(e.state),
+        h('span', { class: 'muted' }, e.error ?? ''),
+      ),
+    ),
+    ...(page.total > page.endings.length
+      ? [h('li', { class: 'muted' }, `and ${page.total - page.endings.length} more`)]
+      : []),
+  ]);
+  section.hidden = false;
+}
+
 $('#job-close').addEventListener('click', () => $('#job-dialog').close());
-$('#job-dialog').addEventListener('close', () => (state.openJob = undefined));
+$('#job-dialog').addEventListener('close', () => {
+  state.openJob = undefined;
+  clearTimeout(flowTimer);
+});
 $('#job-retry').addEventListener('click', async () => {
   const id = state.openJob;
   await act(`job ${id} retried`, () =>
@@ -666,7 +743,9 @@ function onJobs({ events, dropped }) {
     .slice(0, MAX_EVENTS);
   renderEvents();
   if (dropped) toast(`${dropped} events skipped (too many to show)`);
-  if (state.openJob && events.some((e) => e.id === state.openJob)) void openJob(state.openJob);
+  // A flow parent's view follows its children too (their ids are <parent>-<index>).
+  const open = state.openJob;
+  if (open && events.some((e) => e.id === open || e.id.startsWith(`${open}-`))) void openJob(open);
 }
 
 let stop;

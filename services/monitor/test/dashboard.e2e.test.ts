@@ -8,7 +8,7 @@ import { LeaderElection } from '@rfw/cluster';
 import { ensureChromium } from '@rfw/testkit';
 import { NonRetryableError, defineWorker } from '@rfw/worker';
 import { startAdminApi, type AdminApi } from '../src/index.js';
-import { useHarness, type RunningMonitor } from './helpers.js';
+import { apiClient, useHarness, type RunningMonitor } from './helpers.js';
 
 const TOKEN = 'dashboard-token-0123456789';
 /** `UPDATE_SCREENSHOT=1` refreshes the README's picture; otherwise it goes to a temp dir. */
@@ -364,6 +364,90 @@ describe('integration: dashboard (browser)', () => {
       await page.locator(row('heartbeat')).waitFor({ state: 'detached' });
       await waitForText(page, '#schedules-caption', '1 schedule, 1 paused');
       expect((await call('/schedules/heartbeat')).status).toBe(404);
+      expect(errors).toEqual([]);
+    },
+  );
+
+  it(
+    "shows a flow parent's progress until all its children succeeded, and links a child to it",
+    { timeout: 90_000 },
+    async () => {
+      const m = await h.monitor({ nodeId: 'monitor-flow', refreshIntervalMs: 300 });
+      const api = await serve(m);
+      const call = apiClient(api.url, TOKEN);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      await h.manager([
+        defineWorker('flow-leaf', async (p: { n: number }) => {
+          if (p.n < 0) throw new NonRetryableError(`negative ${p.n}`);
+          await gate;
+          return p.n;
+        }),
+        defineWorker('flow-root', async () => 'all done'),
+      ]);
+      const { page, errors } = await openDashboard(api.url, 1000);
+      await waitForText(page, '#live', 'live');
+      const open = async (id: string): Promise<void> => {
+        // The job view is modal: close it to reach the search box.
+        if (await page.locator('#job-dialog').isVisible()) await page.locator('#job-close').click();
+        await page.locator('#find-job-id').fill(id);
+        await page.locator('#find-job-id').press('Enter');
+        await waitForText(page, '#job-title', `Job ${id}`);
+      };
+
+      const made = await call('/api/flows', {
+        method: 'POST',
+        body: {
+          type: 'flow-root',
+          options: { id: 'dash-flow' },
+          children: [1, 2, 3, 4, 5].map((n) => ({ type: 'flow-leaf', payload: { n } })),
+        },
+      });
+      expect(made).toMatchObject({ status: 201, body: { id: 'dash-flow', children: 5 } });
+      await open('dash-flow');
+      await waitForText(page, '#job-fields [data-field="state"]', 'waiting');
+      await waitForText(page, '#flow-fields [data-flow="children"]', '5');
+      await waitForText(page, '#flow-fields [data-flow="pending"]', '5');
+      await waitForText(page, '#flow-percent', '0% · 0/5 ended');
+      expect(await page.locator('#flow-failed-title').isHidden()).toBe(true);
+
+      // The children run: the open view follows them to the end.
+      release();
+      await waitForText(page, '#flow-fields [data-flow="succeeded"]', '5');
+      await waitForText(page, '#flow-fields [data-flow="pending"]', '0');
+      await waitForText(page, '#flow-percent', '100% · 5/5 ended');
+      await waitForText(page, '#job-fields [data-field="state"]', 'succeeded');
+      expect(await page.locator('#flow-bar').getAttribute('aria-valuenow')).toBe('100');
+      expect(await page.locator('#flow-fields [data-flow="dead"]').textContent()).toBe('0');
+
+      // A child names its parent, and the link opens it.
+      await open('dash-flow-3');
+      await waitForText(
+        page,
+        '#job-fields [data-field="parent"]',
+        /^dash-flow · on failure: fail$/,
+      );
+      expect(await page.locator('#job-flow').isHidden()).toBe(true);
+      await page.locator('#job-fields [data-field="parent"] a.job').click();
+      await waitForText(page, '#job-title', 'Job dash-flow');
+      await waitForText(page, '#flow-fields [data-flow="succeeded"]', '5');
+
+      // A flow with a failed child lists it with its error.
+      await call('/api/flows', {
+        method: 'POST',
+        body: {
+          type: 'flow-root',
+          options: { id: 'dash-flow-b' },
+          children: [
+            { type: 'flow-leaf', payload: { n: 1 } },
+            { type: 'flow-leaf', payload: { n: -1 }, onFailure: 'ignore' },
+          ],
+        },
+      });
+      await open('dash-flow-b');
+      await waitForText(page, '#job-fields [data-field="state"]', 'succeeded');
+      await waitForText(page, '#flow-failed-title', 'Failed children (1)');
+      await waitForText(page, '#flow-failed li[data-child="dash-flow-b-1"]', /negative -1$/);
       expect(errors).toEqual([]);
     },
   );

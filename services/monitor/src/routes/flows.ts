@@ -103,7 +103,13 @@ function countJobs(n: FlowJob): number {
 }
 
 /** A parent's summary with every count filled in, and `pending` (children not ended yet). */
-export function fullSummary(f: FlowSummary): Required<FlowSummary> & { pending: number } {
+export function fullSummary(f: FlowSummary): {
+  children: number;
+  succeeded: number;
+  dead: number;
+  cancelled: number;
+  pending: number;
+} {
   const succeeded = f.succeeded ?? 0;
   const dead = f.dead ?? 0;
   const cancelled = f.cancelled ?? 0;
