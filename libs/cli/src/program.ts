@@ -15,6 +15,7 @@ import { registerTail } from './commands/tail.js';
 import { registerSearch } from './commands/search.js';
 import { registerSweeps } from './commands/sweep.js';
 import { registerSchedules } from './commands/schedules.js';
+import { registerFlows } from './commands/flows.js';
 import { unknownCommandIn } from './unknown-command.js';
 
 /** The CLI's version, printed by `rfw --version`. */
@@ -155,6 +156,7 @@ Exit codes: 0 ok, 1 operation failed, 2 bad arguments, 3 NATS unreachable,
 
   registerJobs(program, registrar);
   registerDlq(program, registrar);
+  registerFlows(program, registrar);
   registerSchedules(program, registrar);
   registerAdmin(program, registrar);
   registerNodes(program, registrar);
