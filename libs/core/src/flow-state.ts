@@ -141,7 +141,57 @@ export async function recordChildEnding(ctx: Ctx, job: Job): Promise<void> {
     await failParent(ctx, p.id, `child ${job.id} ${state}: ${ending.error ?? ''}`.trim());
     return;
   }
-  await settleParent(ctx, p.id, p.siblings, job.id);
+  // Children of one parent ending in this process at once share their
+  // counts, and their settling: each gets a count made after its own ending
+  // was stored (see `SingleFlight`), so none misses the last one.
+  const flights = flightsOf(ctx);
+  const c = await flights.get(`count.${p.id}`, () => endedCounts(ctx, p.id));
+  if (c.succeeded + c.dead + c.cancelled < p.siblings) return;
+  await flights.get(`settle.${p.id}`, () => settleParent(ctx, p.id, p.siblings, job.id));
+}
+
+/**
+ * Calls of one async function, shared: a caller gets the result of a call
+ * that started after it asked (the one running, if it started after; else
+ * the next, started once the running one ends), so at most two run per key.
+ */
+class SingleFlight {
+  readonly #keys = new Map<string, { run?: Promise<unknown>; next?: Promise<unknown> }>();
+
+  get<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const k = this.#keys.get(key) ?? {};
+    this.#keys.set(key, k);
+    if (!k.run) return this.#start(key, k, fn);
+    const after = k.run.then(noop, noop);
+    k.next ??= after.then(() => {
+      k.next = undefined;
+      return this.#start(key, k, fn);
+    });
+    return k.next as Promise<T>;
+  }
+
+  #start<T>(
+    key: string,
+    k: { run?: Promise<unknown>; next?: Promise<unknown> },
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    const p = fn();
+    k.run = p;
+    void p.then(noop, noop).then(() => {
+      if (k.run !== p) return;
+      k.run = undefined;
+      if (!k.next) this.#keys.delete(key);
+    });
+    return p;
+  }
+}
+
+const noop = (): void => undefined;
+const flightsByConnection = new WeakMap<object, SingleFlight>();
+function flightsOf(ctx: Pick<CoreContext, 'nc'>): SingleFlight {
+  let f = flightsByConnection.get(ctx.nc);
+  if (!f) flightsByConnection.set(ctx.nc, (f = new SingleFlight()));
+  return f;
 }
 
 /**
