@@ -526,9 +526,14 @@ async function changeSchedule(name, action) {
 
 /** Counts the job view's loads: only the latest one renders (answers may arrive out of order). */
 let jobLoads = 0;
+/** The job the view shows. */
+let shownJob;
 let flowTimer;
 
 async function openJob(id) {
+  // The job wanted from now on: a refresh of the one shown before, still on
+  // its way, must not replace it.
+  state.openJob = id;
   const load = ++jobLoads;
   let job;
   let children;
@@ -536,11 +541,15 @@ async function openJob(id) {
     job = await api(`/jobs/${encodeURIComponent(id)}`);
     if (job.flow) children = await loadChildren(job);
   } catch (err) {
-    if (load === jobLoads) toast(err.message, true);
+    if (load === jobLoads) {
+      toast(err.message, true);
+      // Back to the job shown, if any.
+      if (state.openJob === id) state.openJob = $('#job-dialog').open ? shownJob : undefined;
+    }
     return;
   }
-  if (load !== jobLoads) return;
-  state.openJob = job.id;
+  if (load !== jobLoads || state.openJob !== id) return;
+  shownJob = id;
   $('#job-title').textContent = `Job ${job.id}`;
   const field = (k, v) => [h('dt', {}, k), h('dd', { dataset: { field: k } }, v)];
   fill($('#job-fields'), [
