@@ -69,6 +69,8 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/api/schedules/{name}/pause'],
   ['POST', '/api/schedules/{name}/resume'],
   ['GET', '/api/schedules/{name}/next'],
+  ['POST', '/api/flows'],
+  ['GET', '/api/jobs/{id}/children'],
   ['GET', '/api/{id}'],
   ['DELETE', '/api/jobs/{id}'],
 ];
@@ -108,6 +110,7 @@ const queryKey = fc.oneof(
     'prefix',
     'count',
     'after',
+    'state',
   ),
   fc.string({ maxLength: 12 }),
 );
@@ -222,6 +225,43 @@ const body: fc.Arbitrary<{ contentType?: string; body?: Uint8Array }> = fc.oneof
         { requiredKeys: [] },
       )
       .map((v) => ({ contentType: 'application/json', body: enc.encode(JSON.stringify(v)) })),
+  },
+  {
+    // Near misses of a flow (POST /api/flows): nodes with bad fields, nested.
+    weight: 6,
+    arbitrary: fc
+      .letrec((tie) => ({
+        node: fc.record(
+          {
+            type: fc.oneof(fc.constantFrom('chaos', 'Bad Type', ''), fc.integer()),
+            payload: fc.jsonValue({ maxDepth: 1 }),
+            options: fc.oneof(
+              fc.record(
+                {
+                  priority: fc.constantFrom('high', 'urgent', 3),
+                  delayMs: fc.oneof(fc.integer(), fc.string()),
+                  id: fc.oneof(fc.string({ maxLength: 140 }), fc.integer()),
+                  unique: fc.jsonValue({ maxDepth: 1 }),
+                },
+                { requiredKeys: [] },
+              ),
+              fc.jsonValue({ maxDepth: 1 }),
+            ),
+            onFailure: fc.oneof(
+              fc.constantFrom('fail', 'continue', 'ignore', 'retry'),
+              fc.integer(),
+            ),
+            children: fc.oneof(
+              { depthSize: 'small', withCrossShrink: true },
+              fc.constant(undefined),
+              fc.array(tie('node'), { maxLength: 3 }),
+              fc.jsonValue({ maxDepth: 1 }),
+            ),
+          },
+          { requiredKeys: [] },
+        ),
+      }))
+      .node.map((v) => ({ contentType: 'application/json', body: enc.encode(JSON.stringify(v)) })),
   },
   {
     weight: 4,
