@@ -162,19 +162,21 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * Renames `from` to `dir/name`, creating `dir` first. Retries when a concurrent delete
- * removed the freshly created (empty) directory in between.
+ * Renames `from` to `dir/name`, creating `dir` when it is missing. Retries when a concurrent
+ * delete removed the freshly created (empty) directory in between. A `from` that vanished
+ * (the node's directory moved away under a write) fails with `ENOENT` before anything is
+ * created: a missing directory is made only for a source that still exists, so a node
+ * directory that was removed is not brought back empty by a write in flight.
  */
 export async function renameInto(from: string, dir: string, name: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    await fs.mkdir(dir, { recursive: true });
     try {
       await fs.rename(from, path.join(dir, name));
       return;
     } catch (err) {
       if (!isErrno(err, 'ENOENT') || attempt >= 5) throw err;
-      // `from` vanishing is fatal; the target dir vanishing is a race with rmdir: retry.
       await fs.access(from);
+      await fs.mkdir(dir, { recursive: true });
     }
   }
 }
