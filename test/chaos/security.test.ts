@@ -65,14 +65,16 @@ describe('integration: chaos: NATS permissions and admin API token', () => {
       for (const t of types) {
         const subjects: Array<[string, boolean]> = [
           ...PRIORITIES.map((p): [string, boolean] => [`rfw.jobs.${t}.${p}`, produces(t)]),
-          // Wire format v2: a job on its own subject.
-          [`rfw.jobs.${t}.high.probe-job`, produces(t)],
+          // Wire format v2: a job on its own subject. The consumer of a type
+          // may publish there too: it releases flow parents of its types.
+          [`rfw.jobs.${t}.high.probe-job`, produces(t) || consumes(t)],
           [`rfw.delayed.${t}.normal`, produces(t)],
           [`rfw.dlq.${t}`, consumes(t)],
           // A producer announces what it schedules; only the consumer of a type ends its jobs.
           [`rfw.events.${t}.normal.pending`, consumes(t) || produces(t)],
           [`rfw.events.${t}.normal.succeeded`, consumes(t)],
-          [`rfw.events.${t}.normal.dead`, consumes(t)],
+          // ... and a flow parent of a type it produces may end `dead` by a child's failure.
+          [`rfw.events.${t}.normal.dead`, consumes(t) || produces(t)],
         ];
         for (const [subject, want] of subjects) {
           const h = natsHeaders();

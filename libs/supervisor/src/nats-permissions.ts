@@ -152,8 +152,18 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
 
   // Flows: whoever ends a child (a worker, a canceller) records the ending,
   // counts the parent's ended children and, for the last one, releases the
-  // parent (a job of any type, on its own subject) or ends it; a parent's
-  // handler reads its children's endings through an ordered consumer.
+  // parent on its own subject (or ends it `dead`); a parent's handler reads
+  // its children's endings through an ordered consumer. A worker releases
+  // parents of the types it consumes or produces only: a flow whose parent
+  // is of another type needs that type in the role's `produces`.
+  if (spec.consumes.length) {
+    const flowTypes = spec.produces === '*' ? ['*'] : [...spec.consumes, ...spec.produces];
+    for (const type of new Set(flowTypes)) {
+      pub.add(`${p}.jobs.${tok(type)}.*.*`);
+      pub.add(n.eventSubject(type, '*', 'pending'));
+      pub.add(n.eventSubject(type, '*', 'dead'));
+    }
+  }
   if (spec.consumes.length || spec.admin) {
     pub.add(n.flowsWildcard);
     pub.add(`${api}.CONSUMER.CREATE.${n.flowsStream}.>`);
@@ -161,11 +171,7 @@ export function permissionsFor(spec: RoleSpec, prefix = 'rfw'): Permissions {
     pub.add(`${api}.CONSUMER.INFO.${n.flowsStream}.>`);
     pub.add(`${api}.CONSUMER.DELETE.${n.flowsStream}.>`);
     pub.add(`${api}.CONSUMER.MSG.NEXT.${n.flowsStream}.>`);
-    pub.add(`${api}.DIRECT.GET.${n.jobsStream}.>`);
-    pub.add(`${p}.jobs.*.*.*`);
-    pub.add(n.eventSubject('*', '*', 'pending'));
-    pub.add(n.eventSubject('*', '*', 'dead'));
-    pub.add(n.eventSubject('*', '*', 'cancelled'));
+    pub.add(`${api}.DIRECT.GET.${n.jobsStream}`);
   }
 
   if (spec.scheduler) {
