@@ -146,9 +146,9 @@ export async function commitObject(
   const meta = JSON.stringify(infoToMeta(info, dataFile));
   const tmpMeta = await writeTempFile(ctx.root, 'meta', meta, ctx.fsync);
   try {
-    await renameInto(dataTmp, dir, dataFile);
+    await renameInto(ctx.root, dataTmp, dir, dataFile);
     const previous = await readMeta(ctx.root, info.bucket, info.key);
-    await renameInto(tmpMeta, dir, META_FILE);
+    await renameInto(ctx.root, tmpMeta, dir, META_FILE);
     if (ctx.fsync) await fsyncDir(dir);
     if (previous && previous.dataFile !== dataFile) {
       await fs.rm(path.join(dir, previous.dataFile), { force: true });

@@ -162,13 +162,36 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * Renames `from` to `dir/name`, creating `dir` when it is missing. Retries when a concurrent
- * delete removed the freshly created (empty) directory in between. A `from` that vanished
- * (the node's directory moved away under a write) fails with `ENOENT` before anything is
- * created: a missing directory is made only for a source that still exists, so a node
- * directory that was removed is not brought back empty by a write in flight.
+ * Creates `dir` and its missing parents below `root`, one level at a time, never `root`
+ * itself: a node directory that was removed (or moved away) under a write in flight fails
+ * the write with `ENOENT` instead of coming back empty.
  */
-export async function renameInto(from: string, dir: string, name: string): Promise<void> {
+export async function mkdirBelow(root: string, dir: string): Promise<void> {
+  const rel = path.relative(root, dir);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
+    throw new Error(`${dir} is not below ${root}`);
+  let current = root;
+  for (const part of rel.split(path.sep)) {
+    current = path.join(current, part);
+    try {
+      await fs.mkdir(current);
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+    }
+  }
+}
+
+/**
+ * Renames `from` to `dir/name` (`dir` below the node directory `root`), creating `dir`
+ * when it is missing (with `mkdirBelow`: never `root`). Retries when a concurrent delete
+ * removed the freshly created (empty) directory in between; a `from` that vanished fails.
+ */
+export async function renameInto(
+  root: string,
+  from: string,
+  dir: string,
+  name: string,
+): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await fs.rename(from, path.join(dir, name));
@@ -176,7 +199,7 @@ export async function renameInto(from: string, dir: string, name: string): Promi
     } catch (err) {
       if (!isErrno(err, 'ENOENT') || attempt >= 5) throw err;
       await fs.access(from);
-      await fs.mkdir(dir, { recursive: true });
+      await mkdirBelow(root, dir);
     }
   }
 }

@@ -176,6 +176,7 @@ export class FileMaintenance {
       await fs.writeFile(tmp, body);
       const { size } = await fs.stat(tmp);
       await renameInto(
+        this.ctx.root,
         tmp,
         this.uploadDir(uploadId),
         `part-${String(partNumber).padStart(5, '0')}`,
