@@ -11,11 +11,10 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@rfw/testkit';
 import type { FlowJob, Job, JobQueue } from '@rfw/core';
-import { readExecLog, readRecords, readTerminalEvents, waitForDrain } from './support/ledger.js';
+import { readLedger, readRecords, waitForDrain } from './support/ledger.js';
 import { scratchDir } from './support/paths.js';
 import { useChaosHarness } from './support/chaos-harness.js';
-import { tally } from './support/report.js';
-import { writeReport } from './support/report.js';
+import { tally, writeReport } from './support/report.js';
 import { execLogIn } from './support/scenario.js';
 
 const FLOWS = Number(process.env.CHAOS_FLOWS ?? 40);
@@ -121,14 +120,10 @@ async function countFlows(queue: JobQueue, execLog: string) {
     { timeoutMs: 240_000, intervalMs: 1000 },
   ).catch(() => undefined);
   const drained = await waitForDrain(queue.ctx, 60_000);
-  const records = await readRecords(queue, ids);
-  const events = await readTerminalEvents(queue.ctx);
-  const executions = readExecLog(execLog);
+  const ledger = await readLedger(queue, ids, execLog);
+  const { records, executions } = ledger;
   const t = tally({
-    ids,
-    records,
-    executions,
-    events,
+    ...ledger,
     expected: () => 'succeeded',
     planned: () => 1,
   });

@@ -70,16 +70,25 @@ export async function endedCounts(
   return { succeeded: n('succeeded'), dead: n('dead'), cancelled: n('cancelled') };
 }
 
-/** Every stored ending of `parentId`'s children, one per child (the first stored wins). */
+/** How many endings the counts add up to. */
+export function endedTotal(c: { succeeded?: number; dead?: number; cancelled?: number }): number {
+  return (c.succeeded ?? 0) + (c.dead ?? 0) + (c.cancelled ?? 0);
+}
+
+/**
+ * Every stored ending of `parentId`'s children, one per child (the first
+ * stored wins). `stored`: how many endings a count just made found (else
+ * counted here).
+ */
 export async function readChildEndings(
   ctx: Pick<CoreContext, 'js' | 'jsm' | 'names'>,
   parentId: string,
+  stored?: number,
 ): Promise<Map<string, ChildEnding>> {
   const out = new Map<string, ChildEnding>();
-  const c = await endedCounts(ctx, parentId);
   // Endings are only added: fetch exactly as many as were counted, so no
   // fetch waits for its expiry.
-  let left = c.succeeded + c.dead + c.cancelled;
+  let left = stored ?? endedTotal(await endedCounts(ctx, parentId));
   if (left === 0) return out;
   const consumer = await ctx.js.consumers.get(ctx.names.flowsStream, {
     filter_subjects: ctx.names.flowSubject(parentId, '*'),
@@ -146,8 +155,9 @@ export async function recordChildEnding(ctx: Ctx, job: Job): Promise<void> {
   // was stored (see `SingleFlight`), so none misses the last one.
   const flights = flightsOf(ctx);
   const c = await flights.get(`count.${p.id}`, () => endedCounts(ctx, p.id));
-  if (c.succeeded + c.dead + c.cancelled < p.siblings) return;
-  await flights.get(`settle.${p.id}`, () => settleParent(ctx, p.id, p.siblings, job.id));
+  const count = endedTotal(c);
+  if (count < p.siblings) return;
+  await flights.get(`settle.${p.id}`, () => settleParent(ctx, p.id, p.siblings, job.id, count));
 }
 
 /**
@@ -201,15 +211,16 @@ function flightsOf(ctx: Pick<CoreContext, 'nc'>): SingleFlight {
  * that count the last endings at about the same time, the first to claim
  * the release on the parent's record reads the endings, the others stop
  * there (without it, every one of them read all the endings at once).
+ * `counted`: the endings a count made after the caller's own ending found.
  */
 export async function settleParent(
   ctx: Ctx,
   parentId: string,
   children: number,
   claimer: string,
+  counted?: number,
 ): Promise<void> {
-  const c = await endedCounts(ctx, parentId);
-  const count = c.succeeded + c.dead + c.cancelled;
+  const count = counted ?? endedTotal(await endedCounts(ctx, parentId));
   if (count < children) return;
   const rec = await ctx.records.get(parentId);
   // No record yet: the producer creates it after the children and settles then.
@@ -228,7 +239,7 @@ export async function settleParent(
       job = claimed;
       revision = rev;
     }
-    const endings = await readChildEndings(ctx, parentId);
+    const endings = await readChildEndings(ctx, parentId, count);
     // Fewer distinct children than endings (a copy stored twice): a later
     // ending, counted higher, claims it again.
     if (endings.size < flow.children) return;

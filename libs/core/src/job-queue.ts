@@ -69,6 +69,7 @@ import {
 } from './flow-options.js';
 import { cancelChildren, createWaitingParent, withFlowCounts } from './flow-enqueue.js';
 import {
+  endedTotal,
   readChildEndings,
   recordChildEnding,
   settleParent,
@@ -433,7 +434,8 @@ export class JobQueue implements AsyncDisposable {
     if (!job) throw new JobNotFoundError(id);
     if (!job.flow)
       throw new InvalidStateError(id, `${job.state}, not a flow's parent`, 'list the children of');
-    const endings = await readChildEndings(this.ctx, id);
+    // `get()` counted them just now.
+    const endings = await readChildEndings(this.ctx, id, endedTotal(job.flow));
     return { flow: job.flow, endings: [...endings.values()] };
   }
 

@@ -14,6 +14,7 @@ import {
   type JobQueue,
 } from '@rfw/core/internal';
 import { waitFor } from '@rfw/testkit';
+import type { TallyInput } from './report.js';
 
 /** One execution a fixture worker started. */
 export interface Execution {
@@ -205,4 +206,15 @@ export async function describeBacklog(
     consumers,
     sample,
   };
+}
+
+/** The three sources a scenario counts from, for `ids`: records, terminal events, executions. */
+export async function readLedger(
+  queue: JobQueue,
+  ids: readonly string[],
+  execLog: string,
+): Promise<Pick<TallyInput, 'ids' | 'records' | 'events' | 'executions'>> {
+  const records = await readRecords(queue, ids);
+  const events = await readTerminalEvents(queue.ctx);
+  return { ids, records, events, executions: readExecLog(execLog) };
 }

@@ -9,9 +9,7 @@ import type { ChaosPayload } from '../fixtures/chaos-payload.js';
 import {
   describeBacklog,
   queuedMessages,
-  readExecLog,
-  readRecords,
-  readTerminalEvents,
+  readLedger,
   unsettledMessages,
   waitForDrain,
 } from './ledger.js';
@@ -111,14 +109,8 @@ export async function countMix(
   const ids = run.produced.accepted;
   const mode = (id: string): ChaosPayload['mode'] =>
     mixPayload(run.produced.index.get(id) ?? -1).mode;
-  const records = await readRecords(queue, ids);
-  const events = await readTerminalEvents(queue.ctx);
-  const executions = readExecLog(execLog);
   const t = tally({
-    ids,
-    records,
-    executions,
-    events,
+    ...(await readLedger(queue, ids, execLog)),
     cancelled: run.cancelled,
     expected: (id) => (mode(id) === 'fatal' ? 'dead' : 'succeeded'),
     planned: (id) => (mode(id) === 'flaky' ? 2 : 1),
