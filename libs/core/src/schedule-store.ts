@@ -139,9 +139,19 @@ export class Schedules {
   /** Remove a schedule; `ScheduleNotFoundError` if there is none. Jobs it fired are kept. */
   async remove(name: string): Promise<void> {
     checkName(name);
-    const e = await this.#kv.get(scheduleKey(name));
-    if (e?.operation !== 'PUT') throw new ScheduleNotFoundError(name);
-    await this.#kv.delete(scheduleKey(name), { previousSeq: e.revision });
+    // The delete is compare-and-set so that of two removes exactly one
+    // succeeds; a change that lands between the read and the delete is
+    // removed too, on the next try.
+    for (let i = 0; ; i++) {
+      const e = await this.#kv.get(scheduleKey(name));
+      if (e?.operation !== 'PUT') throw new ScheduleNotFoundError(name);
+      try {
+        await this.#kv.delete(scheduleKey(name), { previousSeq: e.revision });
+        return;
+      } catch (err) {
+        if (!isCasConflict(err) || i >= MAX_CAS_TRIES) throw err;
+      }
+    }
   }
 
   /** One stored schedule, or `undefined`. */

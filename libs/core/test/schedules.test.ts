@@ -131,6 +131,25 @@ describe('job_processing: stored periodic schedules', () => {
     expect([0, 2, 4, 6]).toContain(s?.schedule.maxRetries);
   });
 
+  it('a remove racing edits removes the schedule or says it is gone, never a conflict', async () => {
+    for (let round = 0; round < 5; round++) {
+      await queue.schedules.add({ name: 'racy', everyMs: 1000, type: 'x' });
+      const results = await Promise.allSettled([
+        queue.schedules.pause('racy'),
+        queue.schedules.remove('racy'),
+        queue.schedules.update('racy', { maxRetries: 2 }),
+        queue.schedules.remove('racy'),
+        queue.schedules.resume('racy'),
+      ]);
+      const removes = [results[1], results[3]];
+      // Exactly one remove deleted it; the other found nothing to remove.
+      expect(removes.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results)
+        if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ScheduleNotFoundError);
+      expect(await queue.schedules.get('racy')).toBeUndefined();
+    }
+  });
+
   it('lists next fire times by the documented DST rule', () => {
     const daily = parseSchedule(
       { name: 'd', cron: '30 2 * * *', timezone: 'Europe/Berlin', type: 'x' },
